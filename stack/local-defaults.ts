@@ -13,10 +13,10 @@ export const localDefaults = Object.freeze({
   runEventsTopic: 'runlens.run-events',
   runEventsPartitions: 6,
   users: {
-    admin: { name: 'runlens_admin', password: 'local-admin' },
-    ingest: { name: 'runlens_ingest', password: 'local-ingest' },
-    api: { name: 'runlens_api', password: 'local-api' },
-    sql: { name: 'runlens_sql', password: 'local-sql' },
+    admin: { name: 'admin', password: 'local-admin' },
+    ingest: { name: 'ingest', password: 'local-ingest' },
+    api: { name: 'api', password: 'local-api' },
+    sql: { name: 'sql', password: 'local-sql' },
   },
   // Project-local, git-ignored: stack data, spool, checkpoints.
   stateDir: '.runlens',
