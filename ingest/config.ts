@@ -1,0 +1,96 @@
+// The ingest processes' configuration (watch, publish, simulate, sink): a schema over the
+// environment whose defaults are the local stack, parsed once, frozen, passed down.
+// No other module under ingest/ reads process.env.
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { localClickhouseUrl, localDefaults, localKafkaBrokers } from '../stack/local-defaults.ts';
+import { repoRoot } from '../stack/config.ts';
+
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  RUNLENS_STATE_DIR: z.string().min(1).default(localDefaults.stateDir),
+  RUNLENS_KAFKA_BROKERS: z
+    .string()
+    .default(localKafkaBrokers)
+    .refine((value) => value.split(',').every((broker) => /^[^\s:,]+:\d{1,5}$/.test(broker.trim())), 'must be host:port[,host:port…]'),
+  RUNLENS_KAFKA_TOPIC: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a legal Kafka topic name ([a-zA-Z0-9._-], at most 249)')
+    .default(localDefaults.runEventsTopic),
+  RUNLENS_KAFKA_CLIENT_ID: z.string().min(1).default('runlens-ingest'),
+  RUNLENS_KAFKA_SINK_GROUP: z.string().min(1).default('runlens-clickhouse-sink'),
+  RUNLENS_CLICKHOUSE_URL: z.url().default(localClickhouseUrl),
+  RUNLENS_CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/, 'must be a plain identifier')
+    .default(localDefaults.database),
+  RUNLENS_CLICKHOUSE_INGEST_USER: z.string().min(1).default(localDefaults.users.ingest.name),
+  RUNLENS_CLICKHOUSE_INGEST_PASSWORD: z.string().default(localDefaults.users.ingest.password),
+  RUNLENS_CLICKHOUSE_ADMIN_USER: z.string().min(1).default(localDefaults.users.admin.name),
+  RUNLENS_CLICKHOUSE_ADMIN_PASSWORD: z.string().default(localDefaults.users.admin.password),
+  /** Where `publish` and the watcher keep events Kafka could not take yet. */
+  RUNLENS_SPOOL_DIR: z.string().min(1).optional(),
+  /** The watcher's checkpoint (what it has published, by file state). */
+  RUNLENS_CHECKPOINT_DIR: z.string().min(1).optional(),
+  /** The sink flushes a batch after this long or this many rows, whichever comes first. */
+  RUNLENS_SINK_FLUSH_MS: positiveInt.default(200),
+  RUNLENS_SINK_MAX_BATCH: positiveInt.default(20_000),
+});
+
+export type IngestConfig = Readonly<{
+  stateDir: string;
+  spoolDir: string;
+  checkpointDir: string;
+  kafka: Readonly<{ brokers: string[]; topic: string; clientId: string; sinkGroup: string }>;
+  clickhouse: Readonly<{
+    url: string;
+    database: string;
+    ingest: Readonly<{ username: string; password: string }>;
+    admin: Readonly<{ username: string; password: string }>;
+  }>;
+  sink: Readonly<{ flushMs: number; maxBatch: number }>;
+}>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const stateDir = isAbsolute(e.RUNLENS_STATE_DIR) ? e.RUNLENS_STATE_DIR : resolve(repoRoot, e.RUNLENS_STATE_DIR);
+  return deepFreeze({
+    stateDir,
+    spoolDir: resolve(stateDir, e.RUNLENS_SPOOL_DIR ?? 'spool'),
+    checkpointDir: resolve(stateDir, e.RUNLENS_CHECKPOINT_DIR ?? 'checkpoints'),
+    kafka: {
+      brokers: e.RUNLENS_KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
+      topic: e.RUNLENS_KAFKA_TOPIC,
+      clientId: e.RUNLENS_KAFKA_CLIENT_ID,
+      sinkGroup: e.RUNLENS_KAFKA_SINK_GROUP,
+    },
+    clickhouse: {
+      url: e.RUNLENS_CLICKHOUSE_URL,
+      database: e.RUNLENS_CLICKHOUSE_DATABASE,
+      ingest: { username: e.RUNLENS_CLICKHOUSE_INGEST_USER, password: e.RUNLENS_CLICKHOUSE_INGEST_PASSWORD },
+      admin: { username: e.RUNLENS_CLICKHOUSE_ADMIN_USER, password: e.RUNLENS_CLICKHOUSE_ADMIN_PASSWORD },
+    },
+    sink: { flushMs: e.RUNLENS_SINK_FLUSH_MS, maxBatch: e.RUNLENS_SINK_MAX_BATCH },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
