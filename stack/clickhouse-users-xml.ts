@@ -2,7 +2,10 @@
 // GRANTs, so least privilege is built from profiles (readonly, limits), networks and
 // allow_databases. Roles:
 //   admin  - migrations and tests' DDL; full access.
-//   ingest - inserts from the ingest process; readonly=0 but allow_ddl=0.
+//   ingest - inserts from the ingest process; readonly=0 but allow_ddl=0. NOTE: 18.16
+//            has no settings constraints, so a client sending ?allow_ddl=1 gets DDL
+//            back (measured): allow_ddl stops accidents, not an attacker. The real
+//            boundary for ingest is its password plus allow_databases.
 //   api    - the HTTP API: readonly=2 (it must send per-query settings such as
 //            max_execution_time or output_format_*), bounded time/memory/concurrency.
 //   sql    - the user-facing SQL page: readonly=1 (no settings at all, so a user can't
@@ -35,7 +38,8 @@ const GB = 1_000_000_000;
 const profiles: Record<string, Settings> = {
   default: defaultProfile,
   ingest: {
-    // Writes only: CREATE/DROP/ALTER are refused even though readonly=0.
+    // CREATE/DROP/ALTER/TRUNCATE refused (Code 392) while INSERT works; overridable
+    // per query on 18.16, see the note at the top.
     allow_ddl: 0,
   },
   api: {

@@ -3,6 +3,7 @@
 // looking hung, and keeping a copy in a file for the error message to point at.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export type Log = (line: string) => void;
@@ -16,9 +17,10 @@ export async function runCommand(
   file.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')} ---\n`);
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const forward = (stream: NodeJS.ReadableStream) =>
-    createInterface({ input: stream }).on('line', (line) => {
+    createInterface({ input: stream }).on('line', (raw) => {
+      const line = raw.replace(/\x1b\[[0-9;]*m/g, ''); // mvn -q still emits colour resets
       file.write(line + '\n');
-      if (line.trim() !== '') log(`  ${command}: ${line}`);
+      if (line.trim() !== '') log(`  ${basename(command)}: ${line}`);
     });
   forward(child.stdout);
   forward(child.stderr);
