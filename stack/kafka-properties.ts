@@ -29,6 +29,12 @@ export function renderKafkaServerProperties(config: StackConfig, paths: StackPat
     // The default 3 s delay before the first rebalance would eat the 2 s freshness
     // budget every time a test starts a consumer.
     ['group.initial.rebalance.delay.ms', 0],
+    // After a crash (fault-injection tests SIGKILL the broker) the restarted broker
+    // cannot register until the controller has fenced its previous incarnation,
+    // which takes broker.session.timeout.ms (default 9 s). One node, loopback: a
+    // short session is safe and makes a restart after SIGKILL quick.
+    ['broker.session.timeout.ms', 3000],
+    ['broker.heartbeat.interval.ms', 1000],
     // Topics are created deliberately (ensureTopic); a typo must fail, not create.
     ['auto.create.topics.enable', 'false'],
     // Local data stays small: a week or 1 GiB per partition.

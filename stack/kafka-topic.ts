@@ -1,6 +1,7 @@
 // Topic creation for the local stack and for tests (each integration test makes its
 // own topic). The broker runs with auto.create.topics.enable=false so a typo in a
 // topic name fails loudly instead of creating a 6-partition topic nobody reads.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 
 export class TopicMismatchError extends Error {
@@ -51,11 +52,20 @@ export async function ensureTopic(brokers: string, topic: string, partitions: nu
       const existing = await admin.listTopics();
       if (!existing.includes(topic)) throw error;
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    const actual = metadata.topics[0]?.partitions.length ?? 0;
-    if (actual !== partitions) {
-      throw new TopicMismatchError(`topic ${topic} has ${actual} partitions, expected ${partitions}; delete it or use another name`);
+    // Wait until every partition has a leader: right after a broker restart the topic
+    // is listed before its partitions are writable, and callers (fault-injection
+    // tests) want "ensureTopic returned" to mean "producing works".
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const found = metadata.topics[0]?.partitions ?? [];
+      if (found.length !== partitions) {
+        throw new TopicMismatchError(`topic ${topic} has ${found.length} partitions, expected ${partitions}; delete it or use another name`);
+      }
+      const leaderless = found.filter((p) => p.leader < 0).length;
+      if (leaderless === 0) return created;
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: ${leaderless} partitions still have no leader after 30 s`);
+      await sleep(200);
     }
-    return created;
   });
 }
