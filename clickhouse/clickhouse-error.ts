@@ -1,0 +1,35 @@
+// Errors from ClickHouse, with the server's code. @clickhouse/client cannot parse 18.16's
+// error text (no "(TYPE)" suffix), so its errors arrive as plain Error objects; the code
+// is read from the "Code: N" prefix every version sends.
+export class ClickHouseError extends Error {
+  override readonly name = 'ClickHouseError';
+  constructor(
+    message: string,
+    /** The server's error code, or null when the server was not reached at all. */
+    readonly code: number | null,
+    /** True when the same request may succeed later: connection problems, timeouts, overload. */
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+// Codes worth a retry: timeouts, too many parts/queries, memory, network, table being
+// dropped/attached, readonly replica. Everything else (syntax, types, access) is final.
+const RETRIABLE_CODES = new Set([159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425]);
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+export function toClickHouseError(error: unknown, context: string): ClickHouseError {
+  if (error instanceof ClickHouseError) return error;
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const code = /Code: (\d+)/.exec(cause.message)?.[1];
+  const systemCode = (cause as NodeJS.ErrnoException).code;
+  if (code !== undefined) {
+    const numeric = Number(code);
+    const firstLine = cause.message.split('\n')[0] ?? cause.message;
+    return new ClickHouseError(`${context}: ${firstLine.slice(0, 2000)}`, numeric, RETRIABLE_CODES.has(numeric), { cause });
+  }
+  const unreachable = (systemCode !== undefined && CONNECTION_ERRORS.has(systemCode)) || /timeout/i.test(cause.name) || cause.message === 'Timeout error.';
+  return new ClickHouseError(`${context}: ${cause.message}`, null, unreachable, { cause });
+}
