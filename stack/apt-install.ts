@@ -7,8 +7,21 @@ import { StackError, type ServiceName } from './errors.ts';
 import { runCommand, type Log } from './run-command.ts';
 
 let updated = false;
+// ClickHouse and Kafka are brought up concurrently; dpkg holds a lock, so their
+// installs take turns instead of the second failing on "could not get lock".
+let queue: Promise<unknown> = Promise.resolve();
 
-export async function aptInstall(
+export function aptInstall(
+  service: ServiceName,
+  packages: readonly string[],
+  options: { log: Log; stateDir: string },
+): Promise<void> {
+  const next = queue.then(() => install(service, packages, options));
+  queue = next.catch(() => {});
+  return next;
+}
+
+async function install(
   service: ServiceName,
   packages: readonly string[],
   { log, stateDir }: { log: Log; stateDir: string },

@@ -10,7 +10,6 @@ import { clickhouseServerBinary, ensureClickhouseInstalled } from './clickhouse-
 import { renderClickhouseUsers } from './clickhouse-users-xml.ts';
 import type { StackConfig } from './config.ts';
 import type { StackPaths } from './paths.ts';
-import type { Log } from './run-command.ts';
 import type { ManagedService } from './service.ts';
 
 export function clickhouseService(config: StackConfig, paths: StackPaths): ManagedService {
@@ -19,15 +18,20 @@ export function clickhouseService(config: StackConfig, paths: StackPaths): Manag
   return {
     name: 'clickhouse',
     endpoint: config.clickhouse.httpUrl,
-    prepare: async (log) => {
-      await ensureClickhouseInstalled({ log, stateDir: config.stateDir });
-      for (const dir of [ch.dir, ch.dataDir, ch.tmpDir, ch.userFilesDir, ch.formatSchemaDir, ch.logDir]) {
+    isInstalled: () => existsSync(clickhouseServerBinary),
+    install: (log) => ensureClickhouseInstalled({ log, stateDir: config.stateDir }),
+    renderFiles: () => {
+      mkdirSync(ch.dir, { recursive: true });
+      return [
+        { path: ch.configFile, content: renderClickhouseConfig(config, paths) },
+        // Hot-reloaded by a running server within a few seconds.
+        { path: ch.usersFile, content: renderClickhouseUsers(config, defaultUserPassword(ch.defaultPasswordFile)), hotReloaded: true },
+      ];
+    },
+    prepareStorage: async () => {
+      for (const dir of [ch.dataDir, ch.tmpDir, ch.userFilesDir, ch.formatSchemaDir, ch.logDir]) {
         mkdirSync(dir, { recursive: true });
       }
-      const defaultPassword = defaultUserPassword(ch.defaultPasswordFile);
-      writeIfChanged(ch.configFile, renderClickhouseConfig(config, paths), log, 'config.xml changed; it takes effect after `stack down` + `stack up`');
-      // users.xml is hot-reloaded by a running server within a few seconds.
-      writeIfChanged(ch.usersFile, renderClickhouseUsers(config, defaultPassword), log, 'users.xml changed; a running server reloads it');
     },
     daemon: {
       command: clickhouseServerBinary,
@@ -66,11 +70,4 @@ function defaultUserPassword(file: string): string {
   const password = randomBytes(24).toString('base64url');
   writeFileSync(file, `${password}\n`, { mode: 0o600 });
   return password;
-}
-
-function writeIfChanged(file: string, content: string, log: Log, note: string): void {
-  const existing = existsSync(file) ? readFileSync(file, 'utf8') : null;
-  if (existing === content) return;
-  writeFileSync(file, content);
-  if (existing !== null) log(`clickhouse: ${note}`);
 }

@@ -16,6 +16,20 @@ export const kafkaPom = join(repoRoot, 'stack', 'kafka', 'pom.xml');
 export const javaBinary = '/usr/bin/java';
 const mvnBinary = '/usr/bin/mvn';
 
+/** Java, Maven, and jars copied from the current pom (stamp matches). */
+export function kafkaInstalled(paths: StackPaths): boolean {
+  return (
+    existsSync(javaBinary) &&
+    existsSync(mvnBinary) &&
+    existsSync(paths.kafka.libStampFile) &&
+    readFileSync(paths.kafka.libStampFile, 'utf8') === pomStamp()
+  );
+}
+
+function pomStamp(): string {
+  return createHash('sha256').update(readFileSync(kafkaPom)).digest('hex');
+}
+
 export async function ensureKafkaInstalled({
   log,
   paths,
@@ -29,9 +43,9 @@ export async function ensureKafkaInstalled({
     log('kafka: java or mvn is missing');
     await aptInstall('kafka', ['default-jre-headless', 'maven'], { log, stateDir });
   }
-  const stamp = createHash('sha256').update(readFileSync(kafkaPom)).digest('hex');
+  if (kafkaInstalled(paths)) return;
+  const stamp = pomStamp();
   const libs = paths.kafka.libDir;
-  if (existsSync(paths.kafka.libStampFile) && readFileSync(paths.kafka.libStampFile, 'utf8') === stamp) return;
 
   log('kafka: resolving the broker from Maven Central (about 50 s with a cold ~/.m2 cache)');
   rmSync(libs, { recursive: true, force: true }); // no stale jars from an older pom on the classpath

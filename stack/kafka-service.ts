@@ -2,11 +2,11 @@
 // directly rather than bin/kafka-server-start.sh: we only have the jars from Maven,
 // and this way the command line (and so the PID we record) is the JVM itself.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from './config.ts';
 import { StackError } from './errors.ts';
-import { ensureKafkaInstalled, javaBinary } from './kafka-install.ts';
+import { ensureKafkaInstalled, javaBinary, kafkaInstalled } from './kafka-install.ts';
 import { renderKafkaLog4j, renderKafkaServerProperties } from './kafka-properties.ts';
 import { ensureTopic, withKafkaAdmin } from './kafka-topic.ts';
 import type { StackPaths } from './paths.ts';
@@ -20,11 +20,14 @@ export function kafkaService(config: StackConfig, paths: StackPaths): ManagedSer
   return {
     name: 'kafka',
     endpoint: config.kafka.brokers,
-    prepare: async (log) => {
-      await ensureKafkaInstalled({ log, paths, stateDir: config.stateDir });
+    isInstalled: () => kafkaInstalled(paths),
+    install: (log) => ensureKafkaInstalled({ log, paths, stateDir: config.stateDir }),
+    renderFiles: () => [
+      { path: k.serverPropertiesFile, content: renderKafkaServerProperties(config, paths) },
+      { path: k.log4jFile, content: renderKafkaLog4j(paths) },
+    ],
+    prepareStorage: async (log) => {
       mkdirSync(k.logDir, { recursive: true });
-      writeFileSync(k.serverPropertiesFile, renderKafkaServerProperties(config, paths));
-      writeFileSync(k.log4jFile, renderKafkaLog4j(paths));
       await formatStorageOnce({ log, paths, classpath, log4jFlag });
     },
     daemon: {

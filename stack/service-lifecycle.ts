@@ -1,6 +1,8 @@
 // Start / stop / status for one ManagedService, by PID file. "Running" means all
 // three: our PID file, that process alive with our config on its command line, and
 // the service answering. Anything less is handled here, once, for both services.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isPortOpen } from './port-probe.ts';
 import { isAlive, readOwnPid, removePidFile, spawnDaemon, stopProcess } from './process-control.ts';
 import { StackError } from './errors.ts';
@@ -12,9 +14,28 @@ export async function ensureRunning(
   service: ManagedService,
   { log, timeoutMs }: { log: Log; timeoutMs: number },
 ): Promise<{ pid: number; started: boolean }> {
-  await service.prepare(log);
   const started = Date.now();
   let pid = readOwnPid(service.daemon.pidFile, service.commandMarker);
+  const files = service.renderFiles();
+  // A running server keeps the config (ports, paths) and jars it started with. If
+  // those changed, "already running" would be a lie: e.g. after a port change its
+  // health check could even reach a stranger on the new port. Restart it instead.
+  if (pid !== null) {
+    const changed = files.filter((f) => !f.hotReloaded && readOrNull(f.path) !== f.content).map((f) => f.path);
+    if (!service.isInstalled()) changed.push('installed version');
+    if (changed.length > 0) {
+      log(`${service.name}: restarting to apply changes to ${changed.join(', ')}`);
+      await stop(service, { log });
+      pid = null;
+    }
+  }
+  if (!service.isInstalled()) await service.install(log);
+  for (const file of files) {
+    if (readOrNull(file.path) === file.content) continue;
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.content);
+  }
+  await service.prepareStorage(log);
   const spawned = pid === null;
   if (pid === null) {
     removePidFile(service.daemon.pidFile); // stale: the process is gone or is someone else's
@@ -71,4 +92,12 @@ export async function status(service: ManagedService): Promise<{ up: boolean; pi
   const pid = readOwnPid(service.daemon.pidFile, service.commandMarker);
   if (pid === null) return { up: false, pid: null };
   return { up: (await service.probe()).ok, pid };
+}
+
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }
