@@ -40,7 +40,7 @@ async function install(
     ['DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', ...packages],
   ];
   for (const args of steps) {
-    const { code } = await runCommand('env', args, { log, logFile });
+    const { code } = await runCommand('env', args, { log, logFile, label: 'apt-get' });
     if (code !== 0) throw new StackError(service, `\`${args.join(' ')}\` failed with exit code ${code}`, [logFile]);
     if (args[0] === 'apt-get') updated = true;
   }

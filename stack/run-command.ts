@@ -11,7 +11,7 @@ export type Log = (line: string) => void;
 export async function runCommand(
   command: string,
   args: readonly string[],
-  { log, logFile, cwd, heartbeat }: { log: Log; logFile: string; cwd?: string; heartbeat?: string },
+  { log, logFile, cwd, heartbeat, label = basename(command) }: { log: Log; logFile: string; cwd?: string; heartbeat?: string; label?: string },
 ): Promise<{ code: number }> {
   const file = createWriteStream(logFile, { flags: 'a' });
   file.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')} ---\n`);
@@ -20,7 +20,8 @@ export async function runCommand(
     createInterface({ input: stream }).on('line', (raw) => {
       const line = raw.replace(/\x1b\[[0-9;]*m/g, ''); // mvn -q still emits colour resets
       file.write(line + '\n');
-      if (line.trim() !== '') log(`  ${basename(command)}: ${line}`);
+      // dpkg's "(Reading database ... 5%" ticker: 20 lines of noise per install.
+      if (line.trim() !== '' && !line.startsWith('(Reading database')) log(`  ${label}: ${line}`);
     });
   forward(child.stdout);
   forward(child.stderr);

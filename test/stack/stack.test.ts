@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseQuery, type ChCredentials } from '../../stack/clickhouse-http.ts';
 import { withKafkaAdmin } from '../../stack/kafka-topic.ts';
 import { ensureTopic, parseStackConfig, stackStatus, stackUp, TopicMismatchError } from '../../stack/stack.ts';
+import { localDefaults } from '../../stack/local-defaults.ts';
 
 const config = parseStackConfig();
 const { users, database, httpUrl } = { ...config.clickhouse };
@@ -139,5 +140,26 @@ describe('ClickHouse users', () => {
       expect(errorCode((await run(user, `SELECT count() FROM ${foreignTable}`)).body), user.name).toBe(ACCESS_DENIED_TO_DATABASE);
     }
     expect(errorCode((await run(users.ingest, `INSERT INTO ${foreignTable} VALUES (1)`)).body)).toBe(ACCESS_DENIED_TO_DATABASE);
+  });
+});
+
+describe('stack configuration', () => {
+  it('uses the local defaults when no variable is set', () => {
+    const defaults = parseStackConfig({});
+    expect(defaults.clickhouse.httpUrl).toBe(`http://127.0.0.1:${localDefaults.clickhouseHttpPort}`);
+    expect(defaults.kafka).toMatchObject({ brokers: `127.0.0.1:${localDefaults.kafkaPort}`, topic: localDefaults.runEventsTopic });
+    expect(defaults.stateDir.endsWith(`/${localDefaults.stateDir}`)).toBe(true);
+    expect(Object.isFrozen(defaults.kafka)).toBe(true);
+  });
+
+  it('derives the listening ports from the URL and broker variables', () => {
+    const moved = parseStackConfig({ RUNLENS_CLICKHOUSE_URL: 'http://localhost:28123', RUNLENS_KAFKA_BROKERS: '127.0.0.1:29092' });
+    expect(moved.clickhouse).toMatchObject({ httpPort: 28123, httpUrl: 'http://127.0.0.1:28123' });
+    expect(moved.kafka).toMatchObject({ port: 29092, brokers: '127.0.0.1:29092' });
+  });
+
+  it('names the offending variable when a value is invalid', () => {
+    expect(() => parseStackConfig({ RUNLENS_KAFKA_BROKERS: 'kafka.example.com:9092' })).toThrow(/RUNLENS_KAFKA_BROKERS="kafka.example.com:9092"/);
+    expect(() => parseStackConfig({ RUNLENS_CLICKHOUSE_TCP_PORT: 'nine' })).toThrow(/RUNLENS_CLICKHOUSE_TCP_PORT/);
   });
 });
