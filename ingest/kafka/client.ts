@@ -1,0 +1,135 @@
+// The only module that imports kafkajs (with ./topic.ts): the rest of runlens sees these
+// factories, WireMessage and our error classes, so the client can be swapped in one place.
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type ConsumerConfig,
+  type Producer,
+} from 'kafkajs';
+import type { WireMessage } from '../event/wire.ts';
+import { KafkaTimeoutError, toKafkaError } from './errors.ts';
+
+export type { Consumer, EachBatchPayload, EachMessagePayload, KafkaMessage } from 'kafkajs';
+export type { Kafka };
+
+export interface KafkaClientOptions {
+  brokers: readonly string[];
+  clientId: string;
+  /** TCP connect timeout per broker. kafkajs' 1 s default is tight for a loaded broker. */
+  connectionTimeoutMs?: number;
+  /** Per request; kafkajs defaults to 30 s, far too long before a publisher falls back to its spool. */
+  requestTimeoutMs?: number;
+  /** kafkajs' own retries inside one call; we keep them few and retry at our level instead. */
+  retries?: number;
+}
+
+export function createKafka(options: KafkaClientOptions): Kafka {
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 5_000,
+    retry: { retries: options.retries ?? 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+    // Failures surface as thrown errors that we map and report; kafkajs' own log lines
+    // (one per failed connection attempt) would only repeat them.
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+export type Compression = 'none' | 'gzip';
+
+export interface RunEventProducer {
+  connect(): Promise<void>;
+  /** Resolves once every message is acknowledged by all in-sync replicas (acks=all). */
+  send(topic: string, messages: readonly WireMessage[], timeoutMs: number): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * An idempotent producer: acks=all and one request in flight per broker, so a retried
+ * batch is written once and a run's versions (same key, same partition) stay in order.
+ */
+export function createProducer(kafka: Kafka, { compression = 'gzip', retries = 2 }: { compression?: Compression; retries?: number } = {}): RunEventProducer {
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    // kafkajs' idempotent default is to retry forever; a publisher must instead fall back
+    // to its spool within seconds. The spool and our drainer are the retry beyond this.
+    retry: { retries, initialRetryTime: 100, maxRetryTime: 1_000 },
+    // Explicit, which silences kafkajs' v2 partitioner warning: murmur2 on the key, the
+    // same mapping as the Java client, so other tools agree on a run's partition.
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  // gzip is built into kafkajs (lz4/snappy/zstd need codecs); JSON run events shrink ~5x,
+  // and the broker's 1 MB limit applies to the compressed batch.
+  const codec = compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  let connected = false;
+  producer.on(producer.events.DISCONNECT, () => {
+    connected = false;
+  });
+  return {
+    async connect() {
+      if (connected) return;
+      await mapErrors(producer.connect());
+      connected = true;
+    },
+    async send(topic, messages, timeoutMs) {
+      if (messages.length === 0) return;
+      const deadline = Date.now() + timeoutMs;
+      await withDeadline(this.connect(), timeoutMs, 'connecting to Kafka');
+      const left = Math.max(1, deadline - Date.now());
+      await withDeadline(
+        mapErrors(producer.send({
+          topic,
+          acks: -1,
+          timeout: left,
+          compression: codec,
+          messages: messages.map((message) => ({ key: message.key, value: message.value })),
+        })),
+        left,
+        `sending ${messages.length} message(s) to ${topic}`,
+      );
+    },
+    async disconnect() {
+      connected = false;
+      await mapErrors(producer.disconnect());
+    },
+  };
+}
+
+export interface ConsumerOptions extends Omit<ConsumerConfig, 'retry'> {
+  groupId: string;
+}
+
+/** A kafkajs consumer from the shared client settings (for the sink and the API's live stream). */
+export function createConsumer(kafka: Kafka, options: ConsumerOptions): Consumer {
+  return kafka.consumer({ allowAutoTopicCreation: false, ...options });
+}
+
+async function mapErrors<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw toKafkaError(error);
+  }
+}
+
+/**
+ * Our own bound on a kafkajs call: its retries and timeouts stack up (connect, metadata,
+ * produce, each retried), so only an outer deadline keeps `publish` within its budget.
+ * The abandoned call may still complete later: callers treat a timeout as "maybe sent"
+ * and accept a duplicate (the sink keeps the highest version of a run).
+ */
+function withDeadline<T>(promise: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KafkaTimeoutError(operation, timeoutMs)), timeoutMs);
+  });
+  // The loser must not become an unhandled rejection.
+  promise.catch(() => {});
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
