@@ -24,7 +24,7 @@ export function clickhouseService(config: StackConfig, paths: StackPaths): Manag
       mkdirSync(ch.dir, { recursive: true });
       return [
         { path: ch.configFile, content: renderClickhouseConfig(config, paths) },
-        // Hot-reloaded by a running server within a few seconds.
+        // Re-read by a running server (see afterHealthy): a change needs no restart.
         { path: ch.usersFile, content: renderClickhouseUsers(config, defaultUserPassword(ch.defaultPasswordFile)), hotReloaded: true },
       ];
     },
@@ -53,6 +53,11 @@ export function clickhouseService(config: StackConfig, paths: StackPaths): Manag
       }
     },
     afterHealthy: async () => {
+      // users.xml may have just been rewritten under a running server; its reloader
+      // would pick it up within ~2 s, but stackUp returning must mean "the users are
+      // as rendered". Synchronous and cheap on 18.16.
+      const reload = await clickhouseQuery(config.clickhouse.httpUrl, admin, 'SYSTEM RELOAD CONFIG');
+      if (!reload.ok) throw new Error(`SYSTEM RELOAD CONFIG: HTTP ${reload.status} ${reload.body.trim()}`);
       // The users above are scoped to this database, so the stack makes sure it exists;
       // what is inside it belongs to clickhouse/migrations.
       const r = await clickhouseQuery(config.clickhouse.httpUrl, admin, `CREATE DATABASE IF NOT EXISTS ${config.clickhouse.database}`);

@@ -5,7 +5,7 @@
 //   ingest - inserts from the ingest process; readonly=0 but allow_ddl=0. NOTE: 18.16
 //            has no settings constraints, so a client sending ?allow_ddl=1 gets DDL
 //            back (measured): allow_ddl stops accidents, not an attacker. The real
-//            boundary for ingest is its password plus allow_databases.
+//            boundary for ingest is its password and loopback-only networks.
 //   api    - the HTTP API: readonly=2 (it must send per-query settings such as
 //            max_execution_time or output_format_*), bounded time/memory/concurrency.
 //   sql    - the user-facing SQL page: readonly=1 (no settings at all, so a user can't
@@ -82,7 +82,9 @@ export function renderClickhouseUsers(config: StackConfig, defaultUserPassword: 
   const users: Record<string, User> = {
     default: { password: defaultUserPassword, profile: 'default', quota: 'default' },
     [u.admin.name]: { password: u.admin.password, profile: 'default', quota: 'default' },
-    [u.ingest.name]: { password: u.ingest.password, profile: 'ingest', quota: 'default', databases: [db] },
+    // No allow_databases for ingest: integration tests give each file its own
+    // database (t_<id>) and run the real sink, as ingest, against it.
+    [u.ingest.name]: { password: u.ingest.password, profile: 'ingest', quota: 'default' },
     [u.api.name]: { password: u.api.password, profile: 'api', quota: 'api', databases: [db] },
     [u.sql.name]: { password: u.sql.password, profile: 'sql', quota: 'sql', databases: [db] },
   };
