@@ -1,6 +1,6 @@
 // The one place that builds @clickhouse/client instances, with the options 18.16 needs:
 // no response compression (breaks readonly=1 users), no query_params (not supported).
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 
 export interface ClickHouseConnection {
   url: string;
@@ -20,6 +20,8 @@ export function createClickHouseClient(connection: ClickHouseConnection): ClickH
     request_timeout: connection.requestTimeoutMs ?? 30_000,
     compression: { request: false, response: false },
     clickhouse_settings: {},
+    // Errors reach the caller as exceptions; the client's own logging would print them twice.
+    log: { level: ClickHouseLogLevel.OFF },
   });
 }
 

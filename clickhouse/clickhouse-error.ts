@@ -16,8 +16,14 @@ export class ClickHouseError extends Error {
 }
 
 // Codes worth a retry: timeouts, too many parts/queries, memory, network, table being
-// dropped/attached, readonly replica. Everything else (syntax, types, access) is final.
-const RETRIABLE_CODES = new Set([159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425]);
+// dropped/attached, readonly replica; and the set-up problems an operator fixes without
+// touching the data (unknown database/table before `runlens migrate`, authentication,
+// access): a writer must wait for those, never drop what it holds.
+// Everything else (syntax, types, values) is final.
+const RETRIABLE_CODES = new Set([
+  159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425,
+  60, 81, 192, 193, 194, 497, 516,
+]);
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
 export function toClickHouseError(error: unknown, context: string): ClickHouseError {
