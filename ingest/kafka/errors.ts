@@ -69,7 +69,7 @@ export function toKafkaError(error: unknown): KafkaError | Error {
   // is why it kept retrying, which it keeps as the cause.
   const root = rootCause(error);
   const name = typeof root.type === 'string' ? `${root.name}(${root.type})` : root.name;
-  const message = root === error ? error.message : `${error.message}: ${root.message}`;
+  const message = root === error || error.message === root.message ? root.message : `${error.message}: ${root.message}`;
   if (UNREACHABLE.has(root.name)) return new KafkaUnavailableError(message, name, { cause: error });
   if (root.retriable === true) return new KafkaRetriableError(message, name, { cause: error });
   return new KafkaRejectedError(message, name, { cause: error });
