@@ -1,0 +1,293 @@
+// From "this run directory may have changed" to "its state is published and checkpointed":
+// compare with the checkpoint, read, build the event (or the ingest error), publish in
+// batches with bounded concurrency, and advance the checkpoint only once a batch's publish
+// resolved. A crash re-publishes at most what was in flight.
+//
+// Half-written files: an outcome that is not ok is read again after short delays; only when
+// the same file state keeps failing is it reported, once per state (the checkpoint records
+// `!<state>`), so a rescan does not report it again but a change to the file re-reads it.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildRunEvent } from '../event/build-run-event.ts';
+import { INGEST_ERROR_SCHEMA_ID, type IngestErrorEvent } from '../event/ingest-error-event.ts';
+import { runKeySchema } from '../event/run-event.ts';
+import type { TopicEvent } from '../event/wire.ts';
+import type { RunEventPublisher } from '../publish/run-event-publisher.ts';
+import type { CheckpointStore } from './checkpoint-store.ts';
+import type { ReadOutcome } from './reader.ts';
+
+export interface IngestorOptions {
+  /** Events per publish call. */
+  batchSize: number;
+  /** A batch is also cut at about this many bytes of file content. */
+  batchBytes: number;
+  /** Publish calls awaiting their ack at once. */
+  maxInFlight: number;
+  /** A partial batch waits at most this long for company. */
+  lingerMs: number;
+  /** Delays before reading a failing directory again; after the last one it is reported. */
+  retryDelaysMs: readonly number[];
+}
+
+export const defaultIngestorOptions: IngestorOptions = Object.freeze({
+  batchSize: 500,
+  batchBytes: 4 * 1024 * 1024,
+  maxInFlight: 4,
+  lingerMs: 10,
+  retryDelaysMs: Object.freeze([100, 400, 1500]),
+});
+
+export interface IngestorDeps {
+  publisher: RunEventPublisher;
+  checkpoint: CheckpointStore;
+  readRunDir: (path: string) => ReadOutcome;
+  now: () => number;
+  log: (line: string) => void;
+  /** Once aborted, a failing publish is no longer retried (its runs stay unrecorded). */
+  signal?: AbortSignal;
+  options?: Partial<IngestorOptions>;
+  /** Called when a directory's state differs from the checkpoint and it is about to be read. */
+  onRead?: (candidate: RunCandidate) => void;
+}
+
+export interface IngestStats {
+  /** Run directories looked at (scan entries and live changes). */
+  examined: number;
+  /** Skipped because the checkpoint already holds their state. */
+  unchanged: number;
+  /** Run events acknowledged by the publisher. */
+  published: number;
+  /** Ingest errors acknowledged by the publisher. */
+  errors: number;
+  /** Re-reads of directories that were not readable yet. */
+  retries: number;
+}
+
+export interface RunCandidate {
+  date: string;
+  key: string;
+  path: string;
+  kind: 'dir' | 'link';
+  /** From the scanner; undefined for a live change (always read), null when unknown. */
+  fingerprint?: string | null;
+}
+
+export interface RunIngestor {
+  /** Resolves once the candidate is accepted: backpressure for the scanner. */
+  offer(candidate: RunCandidate): Promise<void>;
+  /** Resolves when nothing is batched, in flight or waiting for a re-read. */
+  drain(): Promise<void>;
+  /** Cancels pending re-reads (their directories are found again by the next scan). */
+  stop(): void;
+  readonly stats: Readonly<IngestStats>;
+}
+
+interface Item {
+  candidate: RunCandidate;
+  event: TopicEvent;
+  state: string;
+  bytes: number;
+}
+
+interface Retry {
+  state: string;
+  attempts: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export function createRunIngestor(deps: IngestorDeps): RunIngestor {
+  const options = { ...defaultIngestorOptions, ...deps.options };
+  const stats: IngestStats = { examined: 0, unchanged: 0, published: 0, errors: 0, retries: 0 };
+  const { checkpoint, publisher, log } = deps;
+
+  /** Identities batched or in flight; a change meanwhile is re-read after the ack. */
+  const busy = new Map<string, { again: RunCandidate | null }>();
+  const retries = new Map<string, Retry>();
+  let batch: Item[] = [];
+  let batchBytes = 0;
+  let linger: NodeJS.Timeout | null = null;
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+
+  async function offer(candidate: RunCandidate): Promise<void> {
+    stats.examined++;
+    const id = `${candidate.date}/${candidate.key}`;
+    const recorded = checkpoint.get(candidate.date, candidate.key);
+    const scanned = candidate.fingerprint;
+    if (scanned && (recorded === scanned || recorded === `!${scanned}`)) {
+      stats.unchanged++;
+      return;
+    }
+    const pending = busy.get(id);
+    if (pending) {
+      pending.again = { ...candidate, fingerprint: undefined };
+      return;
+    }
+    const retry = retries.get(id);
+    if (retry?.timer) {
+      clearTimeout(retry.timer); // read now instead; the attempt count carries on
+      retry.timer = null;
+    }
+
+    let item: Item | null;
+    try {
+      item = examine(candidate, recorded);
+    } catch (error) {
+      // A bug in reading or building must not stop the tree: this run waits for the next scan.
+      log(`watch: ${candidate.path}: ${(error as Error).stack ?? String(error)}`);
+      return;
+    }
+    if (item) await enqueue(id, item);
+  }
+
+  /** The item to publish, or null when there is nothing to publish (yet). */
+  function examine(candidate: RunCandidate, recorded: string | undefined): Item | null {
+    const { date, key, path } = candidate;
+    const id = `${date}/${key}`;
+    if (candidate.kind === 'link') {
+      return reportOnce(candidate, recorded, 'link', { kind: 'foreign', file: '', reason: 'the run directory is a symbolic link; links are not followed' });
+    }
+    if (!runKeySchema.safeParse(key).success) {
+      const reason = `directory name "${key.slice(0, 200)}" is not a valid run key (1–200 characters of A-Z a-z 0-9 . _ : -)`;
+      return reportOnce(candidate, recorded, 'badkey', { kind: 'invalid', file: '', reason });
+    }
+    deps.onRead?.(candidate);
+    const read = deps.readRunDir(path);
+    if (read.ok && recorded === read.fingerprint) {
+      stats.unchanged++; // a live event for a state already published
+      retries.delete(id);
+      return null;
+    }
+    const outcome = read.ok
+      ? buildRunEvent({ runDate: date, key, files: read.files, writtenAtMs: read.writtenAtMs, publishedAtMs: deps.now(), source: 'watch', origin: path })
+      : read;
+    if (outcome.ok) {
+      retries.delete(id);
+      const bytes = outcome.event.files.reduce((sum, file) => sum + file.content.length, 0) + outcome.event.metrics.length * 64;
+      return { candidate, event: outcome.event, state: read.fingerprint, bytes };
+    }
+    if (recorded === `!${read.fingerprint}`) {
+      retries.delete(id); // this very state was reported already
+      return null;
+    }
+    if (outcome.kind !== 'foreign') {
+      let retry = retries.get(id);
+      if (!retry || retry.state !== read.fingerprint) retries.set(id, (retry = { state: read.fingerprint, attempts: 0, timer: null }));
+      const delay = options.retryDelaysMs[retry.attempts];
+      if (delay !== undefined && !stopped) {
+        retry.attempts++;
+        const current = retry;
+        current.timer = setTimeout(() => {
+          current.timer = null;
+          stats.retries++;
+          stats.examined--; // a re-read is not another directory
+          void offer({ ...candidate, fingerprint: undefined });
+        }, delay);
+        return null;
+      }
+      retries.delete(id);
+    }
+    return reportOnce(candidate, recorded, read.fingerprint, outcome);
+  }
+
+  function reportOnce(
+    candidate: RunCandidate,
+    recorded: string | undefined,
+    fileState: string,
+    problem: { kind: IngestErrorEvent['kind']; file: string; reason: string },
+  ): Item | null {
+    const state = `!${fileState}`;
+    if (recorded === state) {
+      stats.unchanged++;
+      return null;
+    }
+    const event: IngestErrorEvent = {
+      schema: INGEST_ERROR_SCHEMA_ID,
+      occurred_at_ms: Math.trunc(deps.now()),
+      source: 'watch',
+      origin: candidate.path.slice(0, 4096),
+      run_date: candidate.date,
+      key: candidate.key.slice(0, 1024),
+      file: problem.file.slice(0, 1024),
+      kind: problem.kind,
+      reason: problem.reason.slice(0, 4096),
+    };
+    return { candidate, event, state, bytes: 512 };
+  }
+
+  async function enqueue(id: string, item: Item): Promise<void> {
+    busy.set(id, { again: null });
+    batch.push(item);
+    batchBytes += item.bytes;
+    if (batch.length >= options.batchSize || batchBytes >= options.batchBytes) await sendBatch();
+    else linger ??= setTimeout(() => void sendBatch(), options.lingerMs);
+  }
+
+  async function sendBatch(): Promise<void> {
+    if (linger) {
+      clearTimeout(linger);
+      linger = null;
+    }
+    if (batch.length === 0) return;
+    const items = batch;
+    batch = [];
+    batchBytes = 0;
+    while (inFlight.size >= options.maxInFlight) await Promise.race(inFlight);
+    const publishing = publishUntilAccepted(items).finally(() => inFlight.delete(publishing));
+    inFlight.add(publishing);
+  }
+
+  async function publishUntilAccepted(items: Item[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await publisher.publish(items.map((item) => item.event));
+        break;
+      } catch (error) {
+        // The publisher rejects only when neither Kafka nor its spool took the batch:
+        // nothing was accepted, so the whole batch is tried again, with capped backoff.
+        if (deps.signal?.aborted) {
+          log(`watch: publish failed while stopping (${(error as Error).message}); ${items.length} runs stay unrecorded and are published on the next start`);
+          for (const item of items) busy.delete(`${item.candidate.date}/${item.candidate.key}`);
+          return;
+        }
+        const delay = Math.min(10_000, 250 * 2 ** attempt);
+        log(`watch: publish of ${items.length} events failed (${(error as Error).message}); retrying in ${delay} ms`);
+        await sleep(delay);
+      }
+    }
+    for (const item of items) {
+      const { date, key } = item.candidate;
+      checkpoint.record(date, key, item.state);
+      if (item.event.schema === INGEST_ERROR_SCHEMA_ID) stats.errors++;
+      else stats.published++;
+    }
+    for (const item of items) {
+      const id = `${item.candidate.date}/${item.candidate.key}`;
+      const again = busy.get(id)?.again;
+      busy.delete(id);
+      if (again) {
+        stats.examined--;
+        void offer(again);
+      }
+    }
+  }
+
+  async function drain(): Promise<void> {
+    for (;;) {
+      if (batch.length > 0) await sendBatch();
+      else if (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      else if (busy.size > 0 || [...retries.values()].some((retry) => retry.timer)) await sleep(20);
+      else return;
+    }
+  }
+
+  return {
+    offer,
+    drain,
+    stop() {
+      stopped = true;
+      for (const retry of retries.values()) if (retry.timer) clearTimeout(retry.timer);
+      retries.clear();
+    },
+    stats,
+  };
+}

@@ -1,0 +1,98 @@
+// Walks one partition folder and says, for every run directory, what state its files are in
+// (count, total size, newest mtime) without reading them. That fingerprint is compared with
+// the checkpoint: only directories whose fingerprint changed are read.
+//
+// Why stat every file: the scripts rewrite files in place, which changes the file's mtime
+// but neither the run directory's nor the day folder's. Stat is the only honest signal, so
+// it must be cheap: sync syscalls in chunks (no thread-pool round trip per call, ~3x faster
+// than fs.promises here), yielding to the event loop between chunks so acks and fs.watch
+// events keep flowing.
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { isJsonFileName, isVanished } from './run-tree.ts';
+
+export interface FileState {
+  size: number;
+  mtimeMs: number;
+}
+
+export interface RunDirEntry {
+  date: string;
+  key: string;
+  path: string;
+  /** `link`: a symbolic link where a run directory should be; never followed. */
+  kind: 'dir' | 'link';
+  /** null when the directory could not be listed: the reader will say why. */
+  fingerprint: string | null;
+}
+
+/** The state of a run directory's `*.json` files; equal fingerprints mean nothing to read. */
+export function fingerprintOf(files: Iterable<FileState>): string {
+  let count = 0;
+  let size = 0;
+  let newest = 0;
+  for (const file of files) {
+    count++;
+    size += file.size;
+    if (file.mtimeMs > newest) newest = file.mtimeMs;
+  }
+  return `${count}:${size}:${newest}`;
+}
+
+export interface ScanDayOptions {
+  /** Run directories per chunk; between chunks the event loop runs. */
+  chunkSize?: number;
+  /** Called once the day folder is listed, with how many entries it holds. */
+  onListed?: (entries: number) => void;
+}
+
+/** Yields the day's run directories in chunks. A day folder that vanished yields nothing. */
+export async function* scanDay(root: string, date: string, options: ScanDayOptions = {}): AsyncGenerator<RunDirEntry[]> {
+  const dayPath = join(root, date);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dayPath, { withFileTypes: true });
+  } catch (error) {
+    if (isVanished(error)) return;
+    throw error;
+  }
+  options.onListed?.(entries.length);
+  const chunkSize = options.chunkSize ?? 512;
+  let chunk: RunDirEntry[] = [];
+  for (const entry of entries) {
+    const path = join(dayPath, entry.name);
+    if (entry.isSymbolicLink()) {
+      chunk.push({ date, key: entry.name, path, kind: 'link', fingerprint: 'link' });
+    } else if (entry.isDirectory()) {
+      chunk.push({ date, key: entry.name, path, kind: 'dir', fingerprint: statRunDir(path) });
+    } // plain files beside the run directories are not runs: ignored
+    if (chunk.length >= chunkSize) {
+      yield chunk;
+      chunk = [];
+      await yieldToEventLoop();
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** The fingerprint of one run directory, or null when it cannot be listed right now. */
+export function statRunDir(path: string): string | null {
+  let names: Dirent[];
+  try {
+    names = readdirSync(path, { withFileTypes: true });
+  } catch {
+    return null; // vanished or unreadable: the reader reports what it finds
+  }
+  const states: FileState[] = [];
+  for (const name of names) {
+    if (!name.isFile() || !isJsonFileName(name.name)) continue;
+    try {
+      const stat = lstatSync(join(path, name.name));
+      states.push({ size: stat.size, mtimeMs: stat.mtimeMs });
+    } catch (error) {
+      if (!isVanished(error)) return null;
+    }
+  }
+  return fingerprintOf(states);
+}
