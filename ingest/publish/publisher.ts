@@ -8,7 +8,7 @@
 import { gzipSync } from 'node:zlib';
 import type { IngestConfig } from '../config.ts';
 import { encodeEvent, type TopicEvent, type WireMessage } from '../event/wire.ts';
-import { createKafka, createProducer, KafkaError, KafkaTimeoutError, toKafkaError, type Compression, type RunEventProducer } from '../kafka/index.ts';
+import { createKafka, createProducer, KafkaError, KafkaTimeoutError, KafkaUnavailableError, toKafkaError, type Compression, type RunEventProducer } from '../kafka/index.ts';
 import { Mutex } from '../spool/mutex.ts';
 import { Spool, spoolLooksEmpty, type SpoolDepth } from '../spool/spool.ts';
 import { backoffDelay, sleepUnlessAborted, type Backoff } from './backoff.ts';
@@ -36,7 +36,9 @@ export interface PublisherOptions {
   backoff?: Backoff;
 }
 
-export type PublishReceipt = { route: 'kafka' } | { route: 'spool'; reason: string };
+export type SpoolReason = 'kafka unreachable' | 'kafka busy' | 'earlier events are still spooled';
+/** Where the events went; `error` is the Kafka failure that sent them to the spool. */
+export type PublishReceipt = { route: 'kafka' } | { route: 'spool'; reason: SpoolReason; error?: KafkaError };
 
 export interface DrainResult {
   sent: number;
@@ -135,9 +137,8 @@ class KafkaSpoolPublisher implements Publisher {
         const spool = await this.openSpool();
         await spool.append(messages.slice(sent)); // the chunks Kafka acknowledged stay sent
         this.wake();
-        const reason = describeKafkaError(mapped);
-        this.log(`publish: spooled ${messages.length - sent} event(s) to ${this.spoolDir}: ${reason}`);
-        return { route: 'spool', reason };
+        this.log(`publish: spooled ${messages.length - sent} event(s) to ${this.spoolDir}: ${describeKafkaError(mapped)}`);
+        return { route: 'spool', reason: mapped instanceof KafkaUnavailableError ? 'kafka unreachable' : 'kafka busy', error: mapped };
       }
     });
   }
@@ -276,6 +277,6 @@ function* sendChunks(messages: readonly WireMessage[]): Generator<WireMessage[]>
 }
 
 function describeKafkaError(error: KafkaError): string {
-  const what = error.retriable ? (error.name === 'KafkaUnavailableError' ? 'kafka unreachable' : 'kafka busy') : 'kafka refused';
+  const what = error instanceof KafkaUnavailableError ? 'kafka unreachable' : error.retriable ? 'kafka busy' : 'kafka refused';
   return `${what}: ${error.message} [${error.kafkaName}]`;
 }
