@@ -25,6 +25,13 @@ export interface SinkOptions {
   maxBatch: number;
   log: (line: string) => void;
   now?: () => number;
+  /**
+   * Runs before a batch's run rows are stored, with exactly those rows; the batch waits for
+   * it. A crash after it and before the commit repeats it on the re-read, so it must be
+   * idempotent. (The rollup maintainer uses it to note which buckets a batch touches,
+   * including the buckets of the versions being replaced.)
+   */
+  beforeStoreRuns?: (rows: readonly RunRow[]) => Promise<void>;
 }
 
 export interface SinkStats {
@@ -121,6 +128,7 @@ export class ClickHouseSink {
     if (batch.runs.length === 0 && batch.errors.length === 0 && batch.offsets.size === 0) return;
     this.pending = emptyPending();
     const started = this.now();
+    if (batch.runs.length > 0 && this.options.beforeStoreRuns) await this.options.beforeStoreRuns(batch.runs);
     await this.store('runs', batch.runs);
     await this.store('ingest_errors', batch.errors);
     try {
