@@ -128,7 +128,8 @@ export class ClickHouseSink {
     if (batch.runs.length === 0 && batch.errors.length === 0 && batch.offsets.size === 0) return;
     this.pending = emptyPending();
     const started = this.now();
-    if (batch.runs.length > 0 && this.options.beforeStoreRuns) await this.options.beforeStoreRuns(batch.runs);
+    const beforeStoreRuns = this.options.beforeStoreRuns;
+    if (batch.runs.length > 0 && beforeStoreRuns) await this.retrying('preparing the batch', () => beforeStoreRuns(batch.runs));
     await this.store('runs', batch.runs);
     await this.store('ingest_errors', batch.errors);
     try {
@@ -181,6 +182,27 @@ export class ClickHouseSink {
     }]);
   }
 
+  /** Runs `step` until it succeeds, waiting out retriable ClickHouse errors; final ones throw. */
+  private async retrying(what: string, step: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        const failure = toClickHouseError(error, what);
+        if (!failure.retriable) throw failure;
+        if (this.stopped) throw new SinkStoppedError(`stopped while ClickHouse was unavailable: ${failure.message}`);
+        await this.backoff(attempt, failure);
+      }
+    }
+  }
+
+  private async backoff(attempt: number, failure: Error): Promise<void> {
+    const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6));
+    this.stats.retries++;
+    this.options.log(`sink: ${failure.message}; retrying in ${delay} ms`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+
   /** null when stored; the server's reason when it refuses the rows for good. */
   private async insertWithRetry(table: 'runs' | 'ingest_errors', rows: readonly object[]): Promise<string | null> {
     const columns = table === 'runs' ? RUN_COLUMNS : INGEST_ERROR_COLUMNS;
@@ -198,10 +220,7 @@ export class ClickHouseSink {
         const failure = toClickHouseError(error, `inserting ${rows.length} rows into ${table}`);
         if (!failure.retriable) return failure.message;
         if (this.stopped) throw new SinkStoppedError(`stopped while ClickHouse was unavailable: ${failure.message}`);
-        const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6));
-        this.stats.retries++;
-        this.options.log(`sink: ${failure.message}; retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await this.backoff(attempt, failure);
       }
     }
   }
