@@ -2,7 +2,7 @@
 //
 // Layout of a spool directory (one writer, see spool-lock.ts):
 //   segment-0000000001.log …   append-only frames (frame.ts), oldest first
-//   position.json              how far the drainer got: {segment, offset}, replaced atomically
+//   position                   how far the drainer got (position-file.ts)
 //   lock                       the owner's pid
 // `append` resolves only after fdatasync, so an acknowledged append survives SIGKILL and
 // power loss. Draining reads frames from the position, and `commit` moves the position
@@ -10,12 +10,12 @@
 // (duplicates, which the sink tolerates) but never loses one.
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { WireMessage } from '../event/wire.ts';
-import { fsyncDir, writeFileDurably } from './durable-fs.ts';
+import { fsyncDir } from './durable-fs.ts';
 import { SpoolCorruptError, SpoolFullError } from './errors.ts';
 import { decodeFramePayload, encodeFrame, FRAME_HEADER_BYTES, frameMessageCount, readFrameHeader } from './frame.ts';
 import { Mutex } from './mutex.ts';
+import { peekPosition, PositionFile, type Position } from './position-file.ts';
 import { acquireSpoolLock, type SpoolLock } from './spool-lock.ts';
 
 export interface SpoolOptions {
@@ -51,9 +51,8 @@ interface Segment {
   size: number;
 }
 
-const positionSchema = z.object({ segment: z.number().int().min(0), offset: z.number().int().min(0) });
 const SEGMENT_FILE = /^segment-(\d{10})\.log$/;
-const POSITION_FILE = 'position.json';
+const POSITION_FILE = 'position';
 
 export class Spool {
   private readonly mutex = new Mutex();
@@ -63,6 +62,7 @@ export class Spool {
   private constructor(
     readonly dir: string,
     private readonly lock: SpoolLock,
+    private readonly positionFile: PositionFile,
     private readonly segments: Segment[],
     private position: SpoolPosition,
     private nextSeq: number,
@@ -76,7 +76,7 @@ export class Spool {
     const lock = await acquireSpoolLock(dir, options.lockWaitMs ?? 10_000);
     try {
       const state = await recover(dir, log);
-      return new Spool(dir, lock, state.segments, state.position, state.nextSeq, state.pending, options.segmentBytes ?? 64 * 1024 * 1024);
+      return new Spool(dir, lock, state.positionFile, state.segments, state.position, state.nextSeq, state.pending, options.segmentBytes ?? 64 * 1024 * 1024);
     } catch (error) {
       await lock.release();
       throw error;
@@ -171,7 +171,7 @@ export class Spool {
       for (const segment of this.segments) {
         if (segment.seq === position.segment && position.offset >= segment.size) position = { segment: segment.seq + 1, offset: 0 };
       }
-      await writeFileDurably(join(this.dir, POSITION_FILE), JSON.stringify(position));
+      await this.positionFile.write(position);
       this.position = position;
       this.pending.records -= batch.messages.length;
       this.pending.bytes -= batch.diskBytes;
@@ -192,6 +192,7 @@ export class Spool {
       if (this.closed) return;
       this.closed = true;
       await this.closeTail();
+      await this.positionFile.close();
       await this.lock.release();
     });
   }
@@ -239,7 +240,8 @@ export async function spoolLooksEmpty(dir: string): Promise<boolean> {
     const segments = names.filter((name) => SEGMENT_FILE.test(name));
     if (segments.length === 0) return true;
     if (segments.length > 1) return false;
-    const position = positionSchema.parse(JSON.parse(await readFile(join(dir, POSITION_FILE), 'utf8')));
+    const position = await peekPosition(join(dir, POSITION_FILE));
+    if (!position) return false;
     const handle = await open(join(dir, segments[0]!), 'r');
     try {
       const { size } = await handle.stat();
@@ -267,7 +269,17 @@ async function recover(dir: string, log: (line: string) => void) {
     .filter((seq): seq is string => seq !== undefined)
     .map(Number)
     .sort((a, b) => a - b);
-  let position = await readPosition(dir, log);
+  const { file: positionFile, position } = await PositionFile.open(join(dir, POSITION_FILE), log);
+  try {
+    return { positionFile, ...(await recoverSegments(dir, seqs, position, log)) };
+  } catch (error) {
+    await positionFile.close();
+    throw error;
+  }
+}
+
+async function recoverSegments(dir: string, seqs: number[], stored: Position, log: (line: string) => void) {
+  let position = stored;
   // Segments before the position were drained; a crash came between commit and unlink.
   while (seqs.length > 0 && seqs[0]! < position.segment) await unlink(join(dir, segmentName(seqs.shift()!)));
   if (seqs.length > 0 && seqs[0]! > position.segment) position = { segment: seqs[0]!, offset: 0 };
@@ -309,24 +321,6 @@ async function recover(dir: string, log: (line: string) => void) {
   }
   const nextSeq = Math.max(position.segment, (seqs.at(-1) ?? 0) + 1);
   return { segments, position, nextSeq, pending };
-}
-
-async function readPosition(dir: string, log: (line: string) => void): Promise<SpoolPosition> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, POSITION_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { segment: 0, offset: 0 };
-    throw error;
-  }
-  try {
-    return positionSchema.parse(JSON.parse(text));
-  } catch (error) {
-    // Written by rename, so this means someone edited it. Re-sending from the oldest
-    // segment duplicates events (harmless downstream) but loses none.
-    log(`spool: ${join(dir, POSITION_FILE)} is unreadable (${(error as Error).message}); draining from the oldest segment`);
-    return { segment: 0, offset: 0 };
-  }
 }
 
 function checkFrame(bytes: Buffer, offset: number): { ok: true; count: number; length: number } | { ok: false; reason: string } {
