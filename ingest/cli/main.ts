@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   publish: async () => (await import('./publish-command.ts')).publishCommand,
   simulate: async () => (await import('./simulate-command.ts')).simulateCommand,
   sink: async () => (await import('./sink-command.ts')).sinkCommand,
+  demo: async () => (await import('./demo-command.ts')).demoCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
