@@ -58,7 +58,10 @@ Each child's output goes to .runlens/demo/logs/<name>.log.`,
       children.push({ name, child });
     };
     start('[3/6]', 'sink', ['sink']);
-    start('[4/6]', 'simulate', ['simulate', root, '--rate', values.rate, '--days', '3', '--duration', '0']);
+    io.err(`[4/6] runlens simulate ${root} --finished --runs 5000 --days 3   (history first)`);
+    const history = spawn(process.execPath, [runlensBin, 'simulate', root, '--finished', '--runs', '5000', '--days', '3', '--seed', '7'], { stdio: 'ignore' });
+    await new Promise((resolve) => history.once('exit', resolve));
+    start('      ', 'simulate', ['simulate', root, '--rate', values.rate, '--days', '3', '--duration', '24h', '--seed', String(Date.now() % 100_000)]);
     start('[5/6]', 'watch', ['watch', root]);
     if (!values['no-api']) start('[6/6]', 'api', ['api']);
 

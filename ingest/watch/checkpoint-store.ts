@@ -41,8 +41,13 @@ export interface CheckpointStoreOptions {
 
 const STATE = /^[A-Za-z0-9!.:_-]{1,120}$/;
 
+/** Names what belongs to one watched root (its checkpoint folder, its spool). */
+export function rootHash(root: string): string {
+  return createHash('sha256').update(root).digest('hex').slice(0, 16);
+}
+
 export function checkpointDirectoryFor(checkpointDir: string, root: string): string {
-  return join(checkpointDir, createHash('sha256').update(root).digest('hex').slice(0, 16));
+  return join(checkpointDir, rootHash(root));
 }
 
 export function openCheckpointStore(options: CheckpointStoreOptions): CheckpointStore {

@@ -11,6 +11,7 @@ import { buildRunEvent } from '../event/build-run-event.ts';
 import { INGEST_ERROR_SCHEMA_ID, type IngestErrorEvent } from '../event/ingest-error-event.ts';
 import { runKeySchema } from '../event/run-event.ts';
 import type { TopicEvent } from '../event/wire.ts';
+import { EventTooLargeError } from '../publish/errors.ts';
 import type { RunEventPublisher } from '../publish/run-event-publisher.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import type { ReadOutcome } from './reader.ts';
@@ -29,7 +30,7 @@ export interface IngestorOptions {
 }
 
 export const defaultIngestorOptions: IngestorOptions = Object.freeze({
-  batchSize: 500,
+  batchSize: 1000,
   batchBytes: 4 * 1024 * 1024,
   maxInFlight: 4,
   lingerMs: 10,
@@ -242,6 +243,15 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
         await publisher.publish(items.map((item) => item.event));
         break;
       } catch (error) {
+        if (error instanceof EventTooLargeError) {
+          // Retrying cannot shrink it: that run is reported instead, the rest go as they are.
+          const index = items.findIndex((item) => item.event.schema !== INGEST_ERROR_SCHEMA_ID && `${item.candidate.date}/${item.candidate.key}` === error.identity);
+          const item = items[index];
+          if (item) {
+            items[index] = reportOnce(item.candidate, undefined, item.state.replace(/^!/, ''), { kind: 'invalid', file: '', reason: error.message })!;
+            continue;
+          }
+        }
         // The publisher rejects only when neither Kafka nor its spool took the batch:
         // nothing was accepted, so the whole batch is tried again, with capped backoff.
         if (deps.signal?.aborted) {
