@@ -62,12 +62,20 @@ export async function simulate(options: SimulateOptions): Promise<SimulateSummar
   };
 
   /** A plain, non-atomic write; sometimes first a truncated prefix, completed shortly after. */
+  /** Half-written files waiting for their completion; a newer write supersedes it. */
+  const incomplete = new Map<string, string>();
   async function write(path: string, content: string): Promise<void> {
     summary.filesWritten++;
+    incomplete.delete(path);
     if (random.chance(0.02)) {
       summary.halfWritten++;
+      incomplete.set(path, content);
       await writeFile(path, content.slice(0, random.int(1, Math.max(1, content.length - 2))));
-      schedule(now() + random.int(50, 400), () => writeFile(path, content));
+      schedule(now() + random.int(50, 400), async () => {
+        if (incomplete.get(path) !== content) return;
+        incomplete.delete(path);
+        await writeFile(path, content);
+      });
       return;
     }
     await writeFile(path, content);
