@@ -17,7 +17,8 @@ export async function pollUntil<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-  const seen = lastError ? `last error: ${String(lastError)}` : `last value: ${JSON.stringify(last)?.slice(0, 2000)}`;
+  const shown = last instanceof Map ? Object.fromEntries(last) : last;
+  const seen = lastError ? `last error: ${String(lastError)}` : `last value: ${JSON.stringify(shown)?.slice(0, 2000)}`;
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${seen}`);
 }
 
