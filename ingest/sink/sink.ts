@@ -11,7 +11,7 @@
 // is inserted; a crash re-reads the uncommitted tail and ReplacingMergeTree folds the
 // duplicates (same run identity and version).
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from '../kafka/index.ts';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { INGEST_ERROR_COLUMNS, routeMessage, RUN_COLUMNS, type IngestErrorRow, type RunRow } from './rows.ts';
 
