@@ -48,6 +48,11 @@ export interface IngestorDeps {
   options?: Partial<IngestorOptions>;
   /** Called when a directory's state differs from the checkpoint and it is about to be read. */
   onRead?: (candidate: RunCandidate) => void;
+  /**
+   * Called with what a read found: a run still `running` or a directory not readable yet
+   * will change again soon (the watcher keeps an eye on it); `final` will rarely change.
+   */
+  onExamined?: (candidate: RunCandidate, outcome: 'running' | 'final' | 'problem') => void;
 }
 
 export interface IngestStats {
@@ -161,6 +166,7 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
     const outcome = read.ok
       ? buildRunEvent({ runDate: date, key, files: read.files, writtenAtMs: read.writtenAtMs, publishedAtMs: deps.now(), source: 'watch', origin: path })
       : read;
+    deps.onExamined?.(candidate, outcome.ok ? (outcome.event.status === 'running' ? 'running' : 'final') : 'problem');
     if (outcome.ok) {
       retries.delete(id);
       const bytes = outcome.event.files.reduce((sum, file) => sum + file.content.length, 0) + outcome.event.metrics.length * 64;

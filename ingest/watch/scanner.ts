@@ -40,6 +40,13 @@ export function fingerprintOf(files: Iterable<FileState>): string {
   return `${count}:${size}:${newest}`;
 }
 
+/** The newest file mtime a fingerprint records (0 when unknown). File times are wall-clock. */
+export function newestMtimeOf(fingerprint: string | null): number {
+  if (!fingerprint) return 0;
+  const newest = Number(fingerprint.slice(fingerprint.lastIndexOf(':') + 1));
+  return Number.isFinite(newest) ? newest : 0;
+}
+
 export interface ScanDayOptions {
   /** Run directories per chunk; between chunks the event loop runs. */
   chunkSize?: number;

@@ -19,7 +19,7 @@ import type { ProgressReporter } from './progress.ts';
 import { readRunDir, defaultReadLimits, type ReadLimits } from './reader.ts';
 import { createRunIngestor, type IngestorOptions, type IngestStats, type RunCandidate } from './run-ingestor.ts';
 import { currentDates, listDayFolders } from './run-tree.ts';
-import { scanDay } from './scanner.ts';
+import { newestMtimeOf, scanDay } from './scanner.ts';
 
 export interface WatchOptions {
   root: string;
@@ -96,7 +96,14 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
       dayActivity.set(candidate.date, now());
       follower?.watchRunDir(candidate.date, candidate.key);
     },
+    onExamined(candidate, outcome) {
+      // A run still running, or not readable yet, will be written again: watch it (in the
+      // active days; elsewhere the scan that found it made its day active).
+      if (outcome !== 'final' && follower && activeNow.has(candidate.date)) follower.watchRunDir(candidate.date, candidate.key);
+    },
   });
+  /** The active days as of the last computation (for cheap membership tests). */
+  let activeNow = new Set<string>();
 
   let scanned = 0;
   let listedTotal = 0;
@@ -115,6 +122,9 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
         for (const entry of chunk) {
           await ingestor.offer(entry);
           scanned++;
+          // Written to within the idle window in an active day: likely written again soon
+          // (its final version, a rerun), so inotify should see it, not only the next scan.
+          if (follower && activeNow.has(date) && newestMtimeOf(entry.fingerprint) >= Date.now() - options.watchIdleMs) follower.watchRunDir(date, entry.key);
         }
         if (showProgress) report(daysListed, dates.length);
         if (signal.aborted) return;
@@ -131,7 +141,9 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 16)
       .map(([date]) => date);
-    return [...new Set([...currentDates(t).filter((date) => existing.has(date)), ...recent])];
+    const days = [...new Set([...currentDates(t).filter((date) => existing.has(date)), ...recent])];
+    activeNow = new Set(days);
+    return days;
   }
 
   if (options.once) {

@@ -1,7 +1,7 @@
 // Helpers for the watcher's tests: a temp copy of the sample tree, a private topic with a
 // tap that collects every event as it arrives, and the real publisher pointed at it.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIngestConfig, type IngestConfig } from '../../../ingest/config.ts';
@@ -15,12 +15,21 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `runlens-${prefix}-`));
 }
 
-/** A writable copy of the sample tree (the originals are read-only). */
-export function copySamples(): string {
+/**
+ * A writable copy of the sample tree (the originals are read-only). `rename` moves day
+ * folders, e.g. to make the samples today's and yesterday's runs for a live test.
+ */
+export function copySamples(rename: Record<string, string> = {}): string {
   const root = join(tempDir('samples'), 'runs');
-  cpSync(SAMPLES, root, { recursive: true });
+  mkdirSync(root);
+  for (const date of readdirSync(SAMPLES)) cpSync(join(SAMPLES, date), join(root, rename[date] ?? date), { recursive: true });
   makeWritable(root);
   return root;
+}
+
+/** YYYY-MM-DD of today (UTC) minus `days`. */
+export function utcDaysAgo(days: number): string {
+  return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 }
 
 function makeWritable(path: string): void {
