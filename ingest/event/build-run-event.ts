@@ -25,7 +25,7 @@ export interface RawRunFile {
 export interface EventLimits {
   /** A file's content is cut at this many bytes (the event keeps its size and a marker). */
   maxFileBytes: number;
-  /** All files of one event together: keeps every Kafka message under the broker's 1 MB. */
+  /** All files of one event together, as JSON-escaped bytes: keeps every message under Kafka's 1 MB. */
   maxTotalFileBytes: number;
   maxMetrics: number;
   maxMetricDepth: number;
@@ -168,14 +168,23 @@ function errorOf(result: unknown): { error_type: string; error_message: string }
 }
 
 function capFiles(files: readonly RawRunFile[], limits: EventLimits): RunFile[] {
+  // The budget counts bytes as they will travel: inside a JSON string, so quotes, backslashes
+  // and control characters cost their escapes (up to 6 bytes each).
   let budget = limits.maxTotalFileBytes;
   return [...files].sort((a, b) => resultFirst(a.name, b.name)).map((file) => {
-    const allowed = Math.max(0, Math.min(limits.maxFileBytes, budget));
-    const kept = cutAtCharBoundary(file.bytes, allowed);
-    budget -= kept.length;
+    let kept = cutAtCharBoundary(file.bytes, Math.max(0, Math.min(limits.maxFileBytes, budget)));
+    let content = new TextDecoder('utf-8').decode(kept);
+    let encodedBytes = Buffer.byteLength(JSON.stringify(content));
+    if (encodedBytes > budget) {
+      // Heavily escaped text: shrink in proportion to what the escapes cost, then re-measure.
+      kept = cutAtCharBoundary(kept, Math.floor((kept.length * budget) / encodedBytes) - 8);
+      content = new TextDecoder('utf-8').decode(kept);
+      encodedBytes = Buffer.byteLength(JSON.stringify(content));
+    }
+    budget = Math.max(0, budget - encodedBytes);
     return {
       name: file.name,
-      content: new TextDecoder('utf-8').decode(kept),
+      content,
       size: file.bytes.length,
       truncated: kept.length < file.bytes.length,
     };
