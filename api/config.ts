@@ -1,0 +1,100 @@
+// The API process's configuration: a schema over the environment whose defaults are the
+// local stack, parsed once, frozen and passed down. No other module under api/ reads
+// process.env (api/index.ts hands it to parseApiConfig).
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { localClickhouseUrl, localDefaults } from '../stack/local-defaults.ts';
+import { parseTokens, type TokenTable } from './auth/tokens.ts';
+
+/**
+ * Tokens used when RUNLENS_API_TOKENS is unset: for the local stack only, documented so
+ * a developer can curl the API (`Authorization: Bearer dev-admin`). They are refused
+ * unless the API listens on loopback, so a deployment cannot start with them by accident.
+ */
+export const DEV_TOKENS = 'viewer:dev-viewer,analyst:dev-analyst,admin:dev-admin';
+
+const positiveInt = z.coerce.number().int().positive();
+const identifier = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/, 'must be a plain identifier');
+
+const envSchema = z.object({
+  RUNLENS_API_HOST: z.string().min(1).default('127.0.0.1'),
+  RUNLENS_API_PORT: z.coerce.number().int().min(1).max(65535).default(localDefaults.apiPort),
+  RUNLENS_CLICKHOUSE_URL: z.url().default(localClickhouseUrl),
+  RUNLENS_CLICKHOUSE_DATABASE: identifier.default(localDefaults.database),
+  RUNLENS_CLICKHOUSE_API_USER: z.string().min(1).default(localDefaults.users.api.name),
+  RUNLENS_CLICKHOUSE_API_PASSWORD: z.string().default(localDefaults.users.api.password),
+  RUNLENS_CLICKHOUSE_SQL_USER: z.string().min(1).default(localDefaults.users.sql.name),
+  RUNLENS_CLICKHOUSE_SQL_PASSWORD: z.string().default(localDefaults.users.sql.password),
+  RUNLENS_API_TOKENS: z.string().optional(),
+  RUNLENS_API_AUTH: z.enum(['on', 'off']).default('on'),
+  /** Also ClickHouse's max_execution_time for the API's queries (rounded up to seconds). */
+  RUNLENS_API_QUERY_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
+  /** How far behind real time ingestion may be: buckets after now − lag are marked incomplete. */
+  RUNLENS_API_INGEST_LAG_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Comma-separated origins allowed by CORS; empty (the default) sends no CORS headers at all. */
+  RUNLENS_API_CORS_ORIGINS: z.string().default(''),
+});
+
+export type ApiConfig = Readonly<{
+  host: string;
+  port: number;
+  clickhouse: Readonly<{
+    url: string;
+    database: string;
+    api: Readonly<{ username: string; password: string }>;
+    sql: Readonly<{ username: string; password: string }>;
+  }>;
+  /** null when RUNLENS_API_AUTH=off. */
+  tokens: TokenTable | null;
+  queryTimeoutMs: number;
+  ingestLagMs: number;
+  corsOrigins: readonly string[];
+}>;
+
+export class ApiConfigError extends Error {
+  override readonly name = 'ApiConfigError';
+}
+
+export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      // Never echo a token or password back into a log.
+      const shown = /TOKENS|PASSWORD/.test(name) ? '<hidden>' : JSON.stringify(env[name] ?? '');
+      return `${name}=${shown}: ${issue.message}`;
+    });
+    throw new ApiConfigError(`invalid API configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const loopback = e.RUNLENS_API_HOST === 'localhost' || (isIP(e.RUNLENS_API_HOST) !== 0 && /^(127\.|::1$)/.test(e.RUNLENS_API_HOST));
+  let tokens: TokenTable | null = null;
+  if (e.RUNLENS_API_AUTH === 'on') {
+    if (e.RUNLENS_API_TOKENS === undefined && !loopback) {
+      throw new ApiConfigError(`RUNLENS_API_TOKENS: must be set when RUNLENS_API_HOST=${JSON.stringify(e.RUNLENS_API_HOST)} is not loopback (the dev tokens are for the local stack only)`);
+    }
+    try {
+      tokens = parseTokens(e.RUNLENS_API_TOKENS ?? DEV_TOKENS);
+    } catch (error) {
+      throw new ApiConfigError(`RUNLENS_API_TOKENS=<hidden>: ${(error as Error).message}`);
+    }
+  }
+  const corsOrigins = e.RUNLENS_API_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ApiConfigError(`RUNLENS_API_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://host[:port]`);
+  }
+  return Object.freeze({
+    host: e.RUNLENS_API_HOST,
+    port: e.RUNLENS_API_PORT,
+    clickhouse: Object.freeze({
+      url: e.RUNLENS_CLICKHOUSE_URL,
+      database: e.RUNLENS_CLICKHOUSE_DATABASE,
+      api: Object.freeze({ username: e.RUNLENS_CLICKHOUSE_API_USER, password: e.RUNLENS_CLICKHOUSE_API_PASSWORD }),
+      sql: Object.freeze({ username: e.RUNLENS_CLICKHOUSE_SQL_USER, password: e.RUNLENS_CLICKHOUSE_SQL_PASSWORD }),
+    }),
+    tokens,
+    queryTimeoutMs: e.RUNLENS_API_QUERY_TIMEOUT_MS,
+    ingestLagMs: e.RUNLENS_API_INGEST_LAG_MS,
+    corsOrigins: Object.freeze(corsOrigins),
+  });
+}

@@ -1,0 +1,78 @@
+// The OpenAPI 3.1 document, generated from the route table and its zod schemas, so it
+// cannot drift from what the handlers validate and return (the tests also parse every
+// response with the same schemas).
+import { z } from 'zod';
+import type { RouteSpec } from './routes.ts';
+
+const errorBody = z.object({ error: z.object({ status: z.number().int(), message: z.string() }) });
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid parameter; the message names it.',
+  401: 'No bearer token, or an unknown one.',
+  403: "The token's role is below the route's.",
+  404: 'Not found.',
+  503: 'ClickHouse unreachable or overloaded; see Retry-After.',
+};
+
+export function buildOpenApi(routes: readonly RouteSpec[], version: string): object {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const errors = [
+      ...(route.query || route.params ? [400] : []),
+      ...(route.role === 'public' ? [] : [401, 403]),
+      ...(route.params ? [404] : []),
+      ...(route.usesClickHouse ? [503] : []),
+    ];
+    paths[path] = {
+      ...paths[path],
+      [route.method.toLowerCase()]: {
+        operationId: route.operationId,
+        summary: route.summary,
+        'x-runlens-role': route.role,
+        security: route.role === 'public' ? [] : [{ bearer: [] }],
+        parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+        responses: {
+          [route.successStatus ?? 200]: {
+            description: route.response.description,
+            content: {
+              [route.response.contentType]: route.response.schema ? { schema: jsonSchema(route.response.schema, 'output') } : { schema: { type: 'string' } },
+            },
+          },
+          ...(route.response.alsoStatus ? { [route.response.alsoStatus]: { description: route.response.alsoDescription ?? '', content: { 'application/json': { schema: jsonSchema(route.response.schema!, 'output') } } } } : {}),
+          ...Object.fromEntries(errors.map((status) => [status, { description: ERROR_TEXT[status], content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }])),
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'runlens query API', version, description: 'Run history: time series, breakdowns, run search and detail. Bearer tokens with roles viewer < analyst < admin.' },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: { Error: jsonSchema(errorBody, 'output') },
+    },
+  };
+}
+
+function parameters(schema: z.ZodObject<z.ZodRawShape> | undefined, location: 'query' | 'path'): object[] {
+  if (!schema) return [];
+  const json = jsonSchema(schema, 'input') as { properties?: Record<string, { description?: string }>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => {
+    const { description, ...propertySchema } = property;
+    return {
+      name,
+      in: location,
+      required: location === 'path' || (json.required ?? []).includes(name),
+      ...(description ? { description } : {}),
+      schema: propertySchema,
+    };
+  });
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): object {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}

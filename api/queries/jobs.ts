@@ -1,0 +1,100 @@
+// GET /api/v1/jobs: per job over a window, with the same-length window before it for the
+// trend. One scan covers both periods; -If aggregates split them.
+import { z } from 'zod';
+import { num, sql } from '../../clickhouse/sql.ts';
+import type { QueryRunner } from '../clickhouse/query-runner.ts';
+import { intParam, rangeParams } from '../http/params.ts';
+import { resolveRange } from '../http/range.ts';
+import { FAILURE_STATUSES, finiteOrNull, startedWithin } from './run-window.ts';
+
+export const jobsQuery = z.object({
+  ...rangeParams,
+  limit: intParam(1, 5000, 500, 'How many jobs (most runs first).'),
+});
+export type JobsParams = z.output<typeof jobsQuery>;
+
+const period = z.object({
+  runs: z.number().int(),
+  succeeded: z.number().int(),
+  failures: z.number().int().describe('failed + timeout'),
+  finished: z.number().int().describe('every status but running'),
+  success_rate: z.number().nullable().describe('succeeded / finished; null when nothing finished'),
+  p95_duration_ms: z.number().nullable(),
+});
+export const jobRow = z.object({
+  job: z.string(),
+  ...period.shape,
+  last_run_at_ms: z.number().int().nullable().describe('Latest started_at in either period.'),
+  previous: period.describe('The same-length period just before from.'),
+  trend: z.object({
+    runs: z.number().nullable().describe('runs / previous.runs − 1; null without previous runs'),
+    success_rate: z.number().nullable().describe('Difference in success rate; null when either is null'),
+    p95_duration_ms: z.number().nullable().describe('p95 / previous p95 − 1; null when either is null'),
+  }),
+});
+export const jobsResponse = z.object({
+  from: z.number().int().describe('Unix seconds.'),
+  to: z.number().int(),
+  previous_from: z.number().int(),
+  jobs: z.array(jobRow),
+  truncated: z.boolean(),
+});
+export type JobsResponse = z.infer<typeof jobsResponse>;
+
+interface Row {
+  job: string; last_run_at_ms: number;
+  runs: number; succeeded: number; failures: number; finished: number; p95: unknown;
+  prev_runs: number; prev_succeeded: number; prev_failures: number; prev_finished: number; prev_p95: unknown;
+}
+
+export async function jobs(params: JobsParams, deps: { runner: QueryRunner; nowMs: number; signal?: AbortSignal }): Promise<JobsResponse> {
+  const range = resolveRange(params, deps.nowMs);
+  const previousFromMs = Math.max(0, range.fromMs - (range.toMs - range.fromMs));
+  const rows = await deps.runner.rows<Row>(
+    'jobs',
+    sql`SELECT job, max(started_at_ms) AS last_run_at_ms,
+  countIf(cur) AS runs, countIf(cur AND status = 'succeeded') AS succeeded, countIf(cur AND status IN ${FAILURE_STATUSES}) AS failures,
+  countIf(cur AND status != 'running') AS finished, quantileTDigestIf(0.95)(duration_ms, cur) AS p95,
+  countIf(NOT cur) AS prev_runs, countIf(NOT cur AND status = 'succeeded') AS prev_succeeded, countIf(NOT cur AND status IN ${FAILURE_STATUSES}) AS prev_failures,
+  countIf(NOT cur AND status != 'running') AS prev_finished, quantileTDigestIf(0.95)(duration_ms, NOT cur) AS prev_p95
+FROM (
+  SELECT job, status, duration_ms, started_at_ms, started_at_ms >= ${num(range.fromMs)} AS cur
+  FROM runs FINAL WHERE ${startedWithin({ fromMs: previousFromMs, toMs: range.toMs })}
+)
+GROUP BY job ORDER BY runs DESC, job ASC LIMIT ${num(params.limit + 1)}`,
+    deps.signal,
+  );
+  return {
+    from: Math.floor(range.fromMs / 1000),
+    to: Math.floor(range.toMs / 1000),
+    previous_from: Math.floor(previousFromMs / 1000),
+    jobs: rows.slice(0, params.limit).map((row) => {
+      const current = periodOf(row.runs, row.succeeded, row.failures, row.finished, row.p95);
+      const previous = periodOf(row.prev_runs, row.prev_succeeded, row.prev_failures, row.prev_finished, row.prev_p95);
+      return {
+        job: row.job,
+        ...current,
+        last_run_at_ms: row.last_run_at_ms,
+        previous,
+        trend: {
+          runs: previous.runs > 0 ? current.runs / previous.runs - 1 : null,
+          success_rate: current.success_rate !== null && previous.success_rate !== null ? current.success_rate - previous.success_rate : null,
+          p95_duration_ms: current.p95_duration_ms !== null && previous.p95_duration_ms ? current.p95_duration_ms / previous.p95_duration_ms - 1 : null,
+        },
+      };
+    }),
+    truncated: rows.length > params.limit,
+  };
+}
+
+function periodOf(runs: number, succeeded: number, failures: number, finished: number, p95: unknown) {
+  return {
+    runs,
+    succeeded,
+    failures,
+    finished,
+    success_rate: finished > 0 ? succeeded / finished : null,
+    // A period without finished runs has no p95 (TDigest gives nan there).
+    p95_duration_ms: finished > 0 ? finiteOrNull(p95) : null,
+  };
+}

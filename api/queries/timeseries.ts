@@ -1,0 +1,142 @@
+// GET /api/v1/timeseries: one metric over time, column-oriented for uPlot
+// ({ t: [seconds…], series: { name: [values…] } }, every array the same length).
+//
+// The SQL comes from a TimeseriesSource, so the raw `runs FINAL` scan can be replaced by
+// rollup tables without touching this module: the first source that can answer a
+// request (returns a query rather than null) is used. Every source returns rows shaped
+// { t: bucket start in seconds, <the metric's columns> }.
+import { z } from 'zod';
+import type { SqlFragment } from '../../clickhouse/sql.ts';
+import { badParameter } from '../http/api-error.ts';
+import { filterParams, rangeParams, type Filters, type TimeRange } from '../http/params.ts';
+import { resolveRange } from '../http/range.ts';
+import type { QueryRunner } from '../clickhouse/query-runner.ts';
+import { finiteOrNull } from './run-window.ts';
+
+export const TIMESERIES_METRICS = ['runs', 'failure_rate', 'duration', 'leaf'] as const;
+export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+/** Bucket widths in seconds: round numbers on a clock, so buckets line up across charts. */
+export const STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 604_800] as const;
+export const MAX_POINTS = 1500;
+
+/** The columns each metric's rows carry besides `t`; a source must produce exactly these. */
+export const METRIC_COLUMNS = {
+  runs: ['succeeded', 'failed', 'timeout', 'cancelled', 'running', 'total'],
+  failure_rate: ['failures', 'finished'],
+  duration: ['p50', 'p95', 'p99', 'count'],
+  leaf: ['sum', 'avg', 'min', 'max', 'count'],
+} as const satisfies Record<TimeseriesMetric, readonly string[]>;
+
+export const timeseriesQuery = z.object({
+  ...rangeParams,
+  metric: z.enum(TIMESERIES_METRICS).optional().transform((value) => value ?? 'runs').meta({ description: 'What to chart. Default: runs (counts by status).' }),
+  step: z
+    .string()
+    .regex(/^(auto|\d{1,7})$/, `must be auto or one of ${STEPS.join(', ')} (seconds)`)
+    .optional()
+    .meta({ description: `Bucket width in seconds (${STEPS.join(', ')}) or auto (default): the smallest giving at most ${MAX_POINTS} points.` }),
+  leaf_file: z.string().min(1).max(255).optional().meta({ description: 'With metric=leaf: the result file, e.g. result.json.' }),
+  leaf_path: z.string().min(1).max(1000).optional().meta({ description: 'With metric=leaf: the numeric leaf, e.g. timings_ms.fetch.' }),
+  ...filterParams,
+});
+
+export type TimeseriesParams = z.output<typeof timeseriesQuery>;
+
+export interface TimeseriesRequest {
+  metric: TimeseriesMetric;
+  /** Aligned to the step on both ends. */
+  range: TimeRange;
+  stepSeconds: number;
+  filters: Filters;
+  leaf: { file: string; path: string } | null;
+}
+
+export interface TimeseriesSource {
+  readonly name: string;
+  /** The query for this request, or null when this source cannot answer it. */
+  query(request: TimeseriesRequest): SqlFragment | null;
+}
+
+export type TimeseriesRow = { t: number } & Record<string, unknown>;
+
+export const timeseriesResponse = z.object({
+  metric: z.enum(TIMESERIES_METRICS),
+  step: z.number().int().describe('Bucket width in seconds.'),
+  source: z.string().describe('Which table answered (runs, or a rollup).'),
+  t: z.array(z.number().int()).describe('Bucket starts, Unix seconds, ascending, no gaps.'),
+  series: z.record(z.string(), z.array(z.number().nullable())).describe('One array per series, aligned with t; null where undefined (no data).'),
+  complete_until: z.number().int().describe('Buckets starting at or after this Unix second may still grow as ingestion catches up.'),
+});
+export type TimeseriesResponse = z.infer<typeof timeseriesResponse>;
+
+export function pickStep(params: Pick<TimeseriesParams, 'step'>, range: TimeRange): number {
+  const spanSeconds = (range.toMs - range.fromMs) / 1000;
+  const points = (step: number) => Math.ceil(spanSeconds / step) + 1;
+  if (params.step === undefined || params.step === 'auto') {
+    return STEPS.find((step) => points(step) <= MAX_POINTS) ?? 604_800;
+  }
+  const step = Number(params.step);
+  if (!(STEPS as readonly number[]).includes(step)) throw badParameter('step', `must be auto or one of ${STEPS.join(', ')} (seconds)`);
+  if (points(step) > MAX_POINTS) throw badParameter('step', `${step} s gives more than ${MAX_POINTS} points over this range; use a larger step or auto`);
+  return step;
+}
+
+export interface TimeseriesDeps {
+  runner: QueryRunner;
+  sources: readonly TimeseriesSource[];
+  nowMs: number;
+  ingestLagMs: number;
+  signal?: AbortSignal;
+}
+
+export async function timeseries(params: TimeseriesParams, deps: TimeseriesDeps): Promise<TimeseriesResponse> {
+  if (params.metric === 'leaf' && (params.leaf_file === undefined || params.leaf_path === undefined)) {
+    throw badParameter(params.leaf_file === undefined ? 'leaf_file' : 'leaf_path', 'is required with metric=leaf');
+  }
+  if (params.metric !== 'leaf' && (params.leaf_file !== undefined || params.leaf_path !== undefined)) {
+    throw badParameter(params.leaf_file !== undefined ? 'leaf_file' : 'leaf_path', 'only applies to metric=leaf');
+  }
+  const range = resolveRange(params, deps.nowMs);
+  const stepSeconds = pickStep(params, range);
+  const stepMs = stepSeconds * 1000;
+  const aligned = { fromMs: Math.floor(range.fromMs / stepMs) * stepMs, toMs: Math.ceil(range.toMs / stepMs) * stepMs };
+  const request: TimeseriesRequest = {
+    metric: params.metric,
+    range: aligned,
+    stepSeconds,
+    filters: params,
+    leaf: params.metric === 'leaf' ? { file: params.leaf_file!, path: params.leaf_path! } : null,
+  };
+  const chosen = deps.sources.map((source) => ({ source, query: source.query(request) })).find((candidate) => candidate.query !== null);
+  if (!chosen?.query) throw new Error(`no timeseries source can answer metric=${request.metric}`);
+  const rows = await deps.runner.rows<TimeseriesRow>(`timeseries_${request.metric}`, chosen.query, deps.signal);
+  const completeUntil = Math.floor(Math.min(aligned.toMs, deps.nowMs - deps.ingestLagMs) / stepMs) * stepSeconds;
+  return { metric: request.metric, step: stepSeconds, source: chosen.source.name, ...toColumns(request, rows), complete_until: Math.max(completeUntil, aligned.fromMs / 1000) };
+}
+
+/** Rows (only buckets with data) → dense columns over every bucket of the range. */
+function toColumns(request: TimeseriesRequest, rows: readonly TimeseriesRow[]): Pick<TimeseriesResponse, 't' | 'series'> {
+  const first = request.range.fromMs / 1000;
+  const count = (request.range.toMs - request.range.fromMs) / 1000 / request.stepSeconds;
+  const t = Array.from({ length: count }, (_, index) => first + index * request.stepSeconds);
+  const byTime = new Map(rows.map((row) => [Number(row.t), row]));
+  const column = (name: string, empty: number | null) => t.map((time) => {
+    const row = byTime.get(time);
+    return row ? finiteOrNull(row[name]) ?? empty : empty;
+  });
+  switch (request.metric) {
+    case 'runs':
+      return { t, series: Object.fromEntries(METRIC_COLUMNS.runs.map((name) => [name, column(name, 0)])) };
+    case 'failure_rate': {
+      const failures = column('failures', 0);
+      const finished = column('finished', 0);
+      const rate = failures.map((value, index) => (finished[index] ? (value ?? 0) / finished[index]! : null));
+      return { t, series: { failure_rate: rate, failures, finished } };
+    }
+    case 'duration':
+      return { t, series: { p50: column('p50', null), p95: column('p95', null), p99: column('p99', null), count: column('count', 0) } };
+    case 'leaf':
+      return { t, series: { sum: column('sum', null), avg: column('avg', null), min: column('min', null), max: column('max', null), count: column('count', 0) } };
+  }
+}
