@@ -36,6 +36,20 @@ const envSchema = z.object({
   /** The sink flushes a batch after this long or this many rows, whichever comes first. */
   RUNLENS_SINK_FLUSH_MS: positiveInt.default(200),
   RUNLENS_SINK_MAX_BATCH: positiveInt.default(20_000),
+  /** Run the rollup maintainer inside the sink (one writer at a time, by a ClickHouse lease). */
+  RUNLENS_ROLLUP_MAINTAIN: z.enum(['0', '1']).default('1'),
+  /** How often the maintainer looks for dirty rollup units. */
+  RUNLENS_ROLLUP_INTERVAL_MS: positiveInt.default(2_000),
+  /** Label keys rolled up as dimensions `label.<key>`; changing them needs `runlens rebuild`. */
+  RUNLENS_ROLLUP_LABEL_KEYS: z
+    .string()
+    .default('region,tier')
+    .refine((value) => value === '' || value.split(',').every((key) => /^[A-Za-z0-9_.:-]{1,100}$/.test(key.trim())), 'must be label keys separated by commas'),
+  /** Retention in days (0 = forever), applied by dropping whole months; rollups outlive runs. */
+  RUNLENS_RETENTION_RUNS_DAYS: z.coerce.number().int().min(0).default(400),
+  RUNLENS_RETENTION_MINUTE_DAYS: z.coerce.number().int().min(0).default(35),
+  RUNLENS_RETENTION_HOUR_DAYS: z.coerce.number().int().min(0).default(800),
+  RUNLENS_RETENTION_DAY_DAYS: z.coerce.number().int().min(0).default(0),
 });
 
 export type IngestConfig = Readonly<{
@@ -50,7 +64,11 @@ export type IngestConfig = Readonly<{
     admin: Readonly<{ username: string; password: string }>;
   }>;
   sink: Readonly<{ flushMs: number; maxBatch: number }>;
+  rollup: Readonly<{ maintain: boolean; intervalMs: number; labelKeys: string[]; retention: RetentionDays }>;
 }>;
+
+/** Days to keep per table; 0 keeps forever. */
+export type RetentionDays = Readonly<{ runs: number; minute: number; hour: number; day: number }>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -66,6 +84,20 @@ export function parseIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestC
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const retention = {
+    runs: e.RUNLENS_RETENTION_RUNS_DAYS,
+    minute: e.RUNLENS_RETENTION_MINUTE_DAYS,
+    hour: e.RUNLENS_RETENTION_HOUR_DAYS,
+    day: e.RUNLENS_RETENTION_DAY_DAYS,
+  };
+  // The day tier is derived from the hour tier, and a unit is recomputed from raw runs:
+  // hour rows must outlive runs, and day rows hour rows (0 = forever).
+  const atLeast = (longer: number, shorter: number) => longer === 0 || (shorter !== 0 && longer >= shorter);
+  if (!atLeast(retention.hour, retention.runs) || !atLeast(retention.day, retention.hour)) {
+    throw new ConfigError(
+      `invalid configuration: retention must satisfy runs ≤ hour ≤ day (0 = forever), got runs=${retention.runs} hour=${retention.hour} day=${retention.day}`,
+    );
+  }
   const stateDir = isAbsolute(e.RUNLENS_STATE_DIR) ? e.RUNLENS_STATE_DIR : resolve(repoRoot, e.RUNLENS_STATE_DIR);
   return deepFreeze({
     stateDir,
@@ -84,6 +116,12 @@ export function parseIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestC
       admin: { username: e.RUNLENS_CLICKHOUSE_ADMIN_USER, password: e.RUNLENS_CLICKHOUSE_ADMIN_PASSWORD },
     },
     sink: { flushMs: e.RUNLENS_SINK_FLUSH_MS, maxBatch: e.RUNLENS_SINK_MAX_BATCH },
+    rollup: {
+      maintain: e.RUNLENS_ROLLUP_MAINTAIN === '1',
+      intervalMs: e.RUNLENS_ROLLUP_INTERVAL_MS,
+      labelKeys: [...new Set(e.RUNLENS_ROLLUP_LABEL_KEYS.split(',').map((key) => key.trim()).filter((key) => key !== ''))],
+      retention,
+    },
   });
 }
 

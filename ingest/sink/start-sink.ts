@@ -3,6 +3,8 @@
 import { createClickHouseClient } from '../../clickhouse/clickhouse-client.ts';
 import type { IngestConfig } from '../config.ts';
 import { createConsumer, createKafka } from '../kafka/index.ts';
+import { DirtyNoter } from '../rollup/dirty-notes.ts';
+import { RollupMaintainer } from '../rollup/maintainer.ts';
 import { ClickHouseSink } from './sink.ts';
 
 export async function startSink(config: IngestConfig, { log }: { log: (line: string) => void }): Promise<ClickHouseSink> {
@@ -17,6 +19,14 @@ export async function startSink(config: IngestConfig, { log }: { log: (line: str
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
   });
+  // Rollups: every sink notes the units its batches touch; the maintainer (one writer at a
+  // time across sinks, by a lock in ClickHouse) recomputes them. See clickhouse/README.md.
+  const noter: DirtyNoter = new DirtyNoter({
+    clickhouse,
+    database: config.clickhouse.database,
+    storedBatches: (): number => sink.stats.batches,
+    log,
+  });
   const sink = new ClickHouseSink({
     consumer,
     clickhouse,
@@ -25,11 +35,29 @@ export async function startSink(config: IngestConfig, { log }: { log: (line: str
     flushMs: config.sink.flushMs,
     maxBatch: config.sink.maxBatch,
     log,
+    beforeStoreRuns: noter.beforeStoreRuns,
   });
   await sink.start();
+  noter.start();
+  const admin = config.rollup.maintain ? createClickHouseClient({ url: config.clickhouse.url, ...config.clickhouse.admin }) : null;
+  const maintainer = admin
+    ? new RollupMaintainer({
+      clickhouse,
+      admin,
+      database: config.clickhouse.database,
+      labelKeys: config.rollup.labelKeys,
+      retention: config.rollup.retention,
+      intervalMs: config.rollup.intervalMs,
+      log,
+    })
+    : null;
+  maintainer?.start();
   const stop = sink.stop.bind(sink);
   sink.stop = async () => {
     await stop();
+    await noter.stop().catch((error: unknown) => log(`rollup: could not confirm the last batches (the maintainer replays recent notes on start): ${(error as Error).message}`));
+    await maintainer?.stop();
+    await admin?.close();
     await clickhouse.close();
   };
   return sink;

@@ -1,0 +1,171 @@
+// Recomputes rollup units from the deduplicated `runs` and writes them with a new generation.
+//
+// A unit is (run_date, hour of started_at). Every statement here is one server-side
+// INSERT … SELECT: no row passes through Node. For each tier the SELECT unions
+//   (a) the unit's runs, deduplicated, grouped into the tier's buckets, and
+//   (b) a zero row for every key the unit already has in the tier,
+// so a group that vanished (a rerun changed its status, moved to another hour…) is
+// overwritten with zeros instead of keeping its old count.
+//
+// Deduplication is `runs FINAL WHERE run_date = d` in a subquery, and the filter on
+// started_at stays OUTSIDE it: a filter on a non-key column applied while reading (an
+// explicit PREWHERE, or a predicate pushed down into the FINAL read) would drop the newest
+// version before the merge and resurrect an older one that still matches.
+// test/rollup/rollup-unit.test.ts holds that case. The day tier is summed from the hour
+// tier (read FINAL, filtered on key columns only, which is safe).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
+import { date, dateTime, join, list, num, sql, str, SqlFragment } from '../../clickhouse/sql.ts';
+
+export interface RecomputeRequest {
+  database: string;
+  /** YYYY-MM-DD */
+  runDate: string;
+  /** Unit hours (Unix seconds, start of hour); null recomputes every hour of the run_date. */
+  hours: readonly number[] | null;
+  generation: bigint;
+  labelKeys: readonly string[];
+  /** False once the minute tier no longer keeps this run_date (its partition was dropped). */
+  minuteTier: boolean;
+}
+
+const QUANTILES = sql`0.5, 0.95, 0.99`;
+
+export async function recomputeUnits(client: ClickHouseClient, request: RecomputeRequest): Promise<void> {
+  for (const statement of recomputeStatements(request)) {
+    try {
+      await client.command({ query: statement.text });
+    } catch (error) {
+      throw toClickHouseError(error, `recomputing rollups of ${request.runDate}`);
+    }
+  }
+}
+
+/** The statements, in order: minute and hour tiers from runs, then the day tiers from the hour tiers. */
+export function recomputeStatements(request: RecomputeRequest): SqlFragment[] {
+  const tiers = request.minuteTier ? (['minute', 'hour'] as const) : (['hour'] as const);
+  return [
+    ...tiers.map((tier) => runsFromRaw(request, tier)),
+    ...tiers.map((tier) => metricsFromRaw(request, tier)),
+    runsDayFromHour(request),
+    metricsDayFromHour(request),
+  ];
+}
+
+function db(request: RecomputeRequest, table: string): SqlFragment {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(request.database) || !/^[a-z_]+$/.test(table)) {
+    throw new Error(`not an identifier: ${request.database}.${table}`);
+  }
+  return SqlFragment.trusted(`${request.database}.${table}`);
+}
+
+const bucketOf = { minute: sql`toStartOfMinute(started_at)`, hour: sql`toStartOfHour(started_at)` } as const;
+
+/** `AND <hour expression> IN (…)`, or nothing when every hour is recomputed. */
+function hourFilter(expression: SqlFragment, hours: readonly number[] | null): SqlFragment {
+  if (hours === null) return sql``;
+  return sql` AND ${expression} IN ${list(hours.map((hour) => dateTime(hour * 1000)))}`;
+}
+
+function dayFilter(expression: SqlFragment, hours: readonly number[] | null): SqlFragment {
+  if (hours === null) return sql``;
+  return sql` AND ${expression} IN ${list(hours.map((hour) => sql`toStartOfDay(${dateTime(hour * 1000)})`))}`;
+}
+
+/** The dimensions every run is counted under: all, job, host, and each configured label. */
+function dimensions(labelKeys: readonly string[]): SqlFragment {
+  const pairs = [
+    sql`tuple('all', '')`,
+    sql`tuple('job', job)`,
+    sql`tuple('host', host)`,
+    ...labelKeys.map((key) => sql`tuple(${str(`label.${key}`)}, label_values[indexOf(label_keys, ${str(key)})])`),
+  ];
+  return sql`[${join(pairs, ', ')}]`;
+}
+
+function runsFromRaw(request: RecomputeRequest, tier: 'minute' | 'hour'): SqlFragment {
+  const target = db(request, `rollup_runs_${tier}`);
+  const runDate = date(request.runDate);
+  return sql`INSERT INTO ${target}
+  (run_date, bucket, dimension, value, status, generation, runs, duration_count, duration_sum, duration_min, duration_max, duration_digest)
+SELECT run_date, bucket, dimension, value, status, toUInt64(${num(request.generation)}),
+  sum(n), sum(has_duration), sum(duration), minIf(duration, has_duration = 1), maxIf(duration, has_duration = 1),
+  quantilesTDigestStateIf(${QUANTILES})(duration, has_duration = 1)
+FROM
+(
+  SELECT run_date, ${bucketOf[tier]} AS bucket, pair.1 AS dimension, pair.2 AS value, status,
+    toUInt64(1) AS n, toUInt64(isNotNull(duration_ms)) AS has_duration, ifNull(duration_ms, toFloat64(0)) AS duration
+  FROM
+  (
+    SELECT run_date, job, host, status, started_at, duration_ms, labels.key AS label_keys, labels.value AS label_values
+    FROM ${db(request, 'runs')} FINAL
+    WHERE run_date = ${runDate}
+  )
+  ARRAY JOIN ${dimensions(request.labelKeys)} AS pair
+  WHERE 1${hourFilter(sql`toStartOfHour(started_at)`, request.hours)}
+  UNION ALL
+  SELECT run_date, bucket, dimension, value, status, toUInt64(0), toUInt64(0), toFloat64(0)
+  FROM ${target}
+  WHERE run_date = ${runDate}${hourFilter(sql`toStartOfHour(bucket)`, request.hours)}
+)
+GROUP BY run_date, bucket, dimension, value, status`;
+}
+
+function metricsFromRaw(request: RecomputeRequest, tier: 'minute' | 'hour'): SqlFragment {
+  const target = db(request, `rollup_metrics_${tier}`);
+  const runDate = date(request.runDate);
+  return sql`INSERT INTO ${target}
+  (run_date, bucket, job, file, path, generation, samples, value_sum, value_min, value_max)
+SELECT run_date, bucket, job, file, path, toUInt64(${num(request.generation)}),
+  sum(n), sum(x), minIf(x, n = 1), maxIf(x, n = 1)
+FROM
+(
+  SELECT run_date, ${bucketOf[tier]} AS bucket, job, file, path, toUInt64(1) AS n, x
+  FROM
+  (
+    SELECT run_date, job, started_at, metrics.file AS metric_files, metrics.path AS metric_paths, metrics.value AS metric_values
+    FROM ${db(request, 'runs')} FINAL
+    WHERE run_date = ${runDate}
+  )
+  ARRAY JOIN metric_files AS file, metric_paths AS path, metric_values AS x
+  WHERE 1${hourFilter(sql`toStartOfHour(started_at)`, request.hours)}
+  UNION ALL
+  SELECT run_date, bucket, job, file, path, toUInt64(0), toFloat64(0)
+  FROM ${target}
+  WHERE run_date = ${runDate}${hourFilter(sql`toStartOfHour(bucket)`, request.hours)}
+)
+GROUP BY run_date, bucket, job, file, path`;
+}
+
+// The hour tier keeps a (zero) row for every key a unit ever had, so summing it per day
+// yields the day tier's zero rows as well.
+function runsDayFromHour(request: RecomputeRequest): SqlFragment {
+  return sql`INSERT INTO ${db(request, 'rollup_runs_day')}
+  (run_date, bucket, dimension, value, status, generation, runs, duration_count, duration_sum, duration_min, duration_max, duration_digest)
+SELECT run_date, toStartOfDay(hour_bucket) AS day, dimension, value, status, toUInt64(${num(request.generation)}),
+  sum(hour_runs), sum(hour_count), sum(hour_sum), minIf(hour_min, hour_count > 0), maxIf(hour_max, hour_count > 0),
+  quantilesTDigestMergeState(${QUANTILES})(hour_digest)
+FROM
+(
+  SELECT run_date, bucket AS hour_bucket, dimension, value, status, runs AS hour_runs, duration_count AS hour_count,
+    duration_sum AS hour_sum, duration_min AS hour_min, duration_max AS hour_max, duration_digest AS hour_digest
+  FROM ${db(request, 'rollup_runs_hour')} FINAL
+  WHERE run_date = ${date(request.runDate)}${dayFilter(sql`toStartOfDay(bucket)`, request.hours)}
+)
+GROUP BY run_date, day, dimension, value, status`;
+}
+
+function metricsDayFromHour(request: RecomputeRequest): SqlFragment {
+  return sql`INSERT INTO ${db(request, 'rollup_metrics_day')}
+  (run_date, bucket, job, file, path, generation, samples, value_sum, value_min, value_max)
+SELECT run_date, toStartOfDay(hour_bucket) AS day, job, file, path, toUInt64(${num(request.generation)}),
+  sum(hour_samples), sum(hour_sum), minIf(hour_min, hour_samples > 0), maxIf(hour_max, hour_samples > 0)
+FROM
+(
+  SELECT run_date, bucket AS hour_bucket, job, file, path, samples AS hour_samples, value_sum AS hour_sum,
+    value_min AS hour_min, value_max AS hour_max
+  FROM ${db(request, 'rollup_metrics_hour')} FINAL
+  WHERE run_date = ${date(request.runDate)}${dayFilter(sql`toStartOfDay(bucket)`, request.hours)}
+)
+GROUP BY run_date, day, job, file, path`;
+}
