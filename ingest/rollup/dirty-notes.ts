@@ -93,18 +93,19 @@ export class DirtyNoter {
       const keys = [...new Set(chunk.map((identity) => identity.key))];
       // Dates × keys is a superset of the identities (index-friendly, unlike tuple IN);
       // the extra pairs are dropped below.
-      const query = sql`SELECT toString(run_date) AS run_date, key, toUInt32(argMax(started_at, version)) AS started_at
+      const query = sql`SELECT toString(run_date) AS date_text, key, toUInt32(argMax(started_at, version)) AS newest_started_at
 FROM ${SqlFragment.trusted(`${this.options.database}.runs`)}
 WHERE run_date IN ${list(dates.map(date))} AND key IN ${list(keys.map(str))}
 GROUP BY run_date, key`;
-      let found: Array<{ run_date: string; key: string; started_at: number }>;
+      // Aliases differ from column names: on 18.16 an alias captures the column everywhere, WHERE included.
+      let found: Array<{ date_text: string; key: string; newest_started_at: number }>;
       try {
         found = await (await this.options.clickhouse.query({ query: query.text, format: 'JSONEachRow' })).json();
       } catch (error) {
         throw toClickHouseError(error, 'looking up the stored versions of a batch');
       }
       for (const row of found) {
-        if (identities.has(`${row.run_date}/${row.key}`)) notes.push({ run_date: row.run_date, started_at: Number(row.started_at) });
+        if (identities.has(`${row.date_text}/${row.key}`)) notes.push({ run_date: row.date_text, started_at: Number(row.newest_started_at) });
       }
     }
     return notes;

@@ -168,13 +168,13 @@ interface Note {
 }
 
 async function readNotes(client: ClickHouseClient, database: string, from: number, cut: number): Promise<Note[]> {
-  const query = sql`SELECT toString(run_date) AS run_date, toUInt32(hour) AS hour, toUInt32(max(noted_at)) AS noted_at
+  const query = sql`SELECT toString(run_date) AS date_text, toUInt32(hour) AS hour_s, toUInt32(max(noted_at)) AS last_noted
 FROM ${SqlFragment.trusted(`${database}.rollup_dirty`)}
 WHERE noted_at >= toDateTime(${num(from)}) AND noted_at <= toDateTime(${num(cut)})
 GROUP BY run_date, hour`;
   try {
-    const rows = await (await client.query({ query: query.text, format: 'JSONEachRow' })).json<{ run_date: string; hour: number; noted_at: number }>();
-    return rows.map((row) => ({ runDate: row.run_date, hour: Number(row.hour), notedAt: Number(row.noted_at) }));
+    const rows = await (await client.query({ query: query.text, format: 'JSONEachRow' })).json<{ date_text: string; hour_s: number; last_noted: number }>();
+    return rows.map((row) => ({ runDate: row.date_text, hour: Number(row.hour_s), notedAt: Number(row.last_noted) }));
   } catch (error) {
     throw toClickHouseError(error, 'reading dirty rollup units');
   }
