@@ -221,15 +221,33 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
     return { candidate, event, state, bytes: 512 };
   }
 
+  // At most `maxInFlight` publish calls are outstanding; a full batch waits for room, and
+  // so does the scanner offering into it: memory holds at most maxInFlight + 1 batches.
   async function enqueue(id: string, item: Item): Promise<void> {
     busy.set(id, { again: null });
     batch.push(item);
     batchBytes += item.bytes;
-    if (batch.length >= options.batchSize || batchBytes >= options.batchBytes) await sendBatch();
-    else linger ??= setTimeout(() => void sendBatch(), options.lingerMs);
+    if (batch.length >= options.batchSize || batchBytes >= options.batchBytes) {
+      await room();
+      sendBatch();
+    } else {
+      armLinger();
+    }
   }
 
-  async function sendBatch(): Promise<void> {
+  function armLinger(): void {
+    linger ??= setTimeout(() => {
+      linger = null;
+      if (inFlight.size < options.maxInFlight) sendBatch();
+      else if (batch.length > 0) armLinger(); // no room yet: keep filling, look again soon
+    }, options.lingerMs);
+  }
+
+  async function room(): Promise<void> {
+    while (inFlight.size >= options.maxInFlight) await Promise.race(inFlight);
+  }
+
+  function sendBatch(): void {
     if (linger) {
       clearTimeout(linger);
       linger = null;
@@ -238,7 +256,6 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
     const items = batch;
     batch = [];
     batchBytes = 0;
-    while (inFlight.size >= options.maxInFlight) await Promise.race(inFlight);
     const publishing = publishUntilAccepted(items).finally(() => inFlight.delete(publishing));
     inFlight.add(publishing);
   }
@@ -289,7 +306,10 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
 
   async function drain(): Promise<void> {
     for (;;) {
-      if (batch.length > 0) await sendBatch();
+      if (batch.length > 0) {
+        await room();
+        sendBatch();
+      }
       else if (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       else if (busy.size > 0 || [...retries.values()].some((retry) => retry.timer)) await sleep(20);
       else return;
