@@ -2,7 +2,7 @@
 // with run.json `running`, later result.json and the final run.json; reruns (attempt+1)
 // rewriting the same directory minutes later, sometimes in an older day folder; now and
 // then a half-written file completed shortly after. Plain writeFile, never atomic.
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile as writeFileRaw } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCatalog, runKeyFor, type Catalog } from './catalog.ts';
 import { createRandom, type Random } from './random.ts';
@@ -62,6 +62,21 @@ export async function simulate(options: SimulateOptions): Promise<SimulateSummar
   };
 
   /** A plain, non-atomic write; sometimes first a truncated prefix, completed shortly after. */
+  /**
+   * One writer per file, as with the real scripts: two overlapping writeFile calls on one
+   * path (a completion and a rerun's rewrite) would interleave into a file no script writes.
+   */
+  const writing = new Map<string, Promise<void>>();
+  function writeFile(path: string, content: string): Promise<void> {
+    const previous = writing.get(path) ?? Promise.resolve();
+    const next = previous.then(() => writeFileRaw(path, content));
+    writing.set(path, next);
+    void next.finally(() => {
+      if (writing.get(path) === next) writing.delete(path);
+    }).catch(() => {});
+    return next;
+  }
+
   /** Half-written files waiting for their completion; a newer write supersedes it. */
   const incomplete = new Map<string, string>();
   async function write(path: string, content: string): Promise<void> {
