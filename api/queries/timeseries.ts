@@ -16,7 +16,10 @@ import { finiteOrNull } from './run-window.ts';
 export const TIMESERIES_METRICS = ['runs', 'failure_rate', 'duration', 'leaf'] as const;
 export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
 
-/** Bucket widths in seconds: round numbers on a clock, so buckets line up across charts. */
+/**
+ * Bucket widths in seconds: round numbers on a clock, so buckets line up across charts.
+ * Buckets are intDiv(epoch seconds, step) in UTC, so weeks start on Thursdays (the epoch's weekday).
+ */
 export const STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 604_800] as const;
 export const MAX_POINTS = 1500;
 
