@@ -101,7 +101,17 @@ export function splitStatements(sql: string): string[] {
 export async function migrate(
   client: ClickHouseClient,
   variables: MigrationVariables,
-  options: { log?: (line: string) => void; dir?: string; holder?: string } = {},
+  options: {
+    log?: (line: string) => void;
+    dir?: string;
+    holder?: string;
+    /**
+     * Turns one rendered statement into the statements to run instead (clickhouse/cluster
+     * plugs its ON CLUSTER / Replicated / Distributed renderer in here). Without it every
+     * statement runs as written: single-node behaviour.
+     */
+    render?: (statement: string, migration: Migration) => string[];
+  } = {},
 ): Promise<MigrateResult> {
   const log = options.log ?? (() => {});
   const migrations = loadMigrations(options.dir);
@@ -134,7 +144,9 @@ export async function migrate(
       }
       log(`apply ${migration.name}`);
       for (const statement of splitStatements(renderMigration(migration.sql, variables))) {
-        await command(client, statement, migration.name);
+        for (const rendered of options.render ? options.render(statement, migration) : [statement]) {
+          await command(client, rendered, migration.name);
+        }
       }
       await client.insert({
         table: `${db}.schema_migrations`,
