@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The fault suite has its own stack and config: npm run test:faults.
+    exclude: ['test/faults/**', 'node_modules/**'],
     globalSetup: ['stack/vitest-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
