@@ -27,8 +27,8 @@ beforeAll(async () => {
   writeJson(rulesDir, 'flap.json', {
     rules: [
       rule('flap-naive', { for: '0s', keepFiringFor: '0s' }),
-      rule('flap-for', { for: '3500ms', keepFiringFor: '0s' }),
-      rule('flap-keep', { for: '0s', keepFiringFor: '5s' }),
+      rule('flap-for', { for: '8s', keepFiringFor: '0s' }),
+      rule('flap-keep', { for: '0s', keepFiringFor: '6s' }),
     ],
   });
   alerting = testAlerting(pipeline, { rulesDir });

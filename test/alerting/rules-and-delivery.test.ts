@@ -64,7 +64,7 @@ describe('delivery', () => {
     const evaluatedBefore = await health('always');
     const body = await pollUntil(
       async () => (await (await api.request('/api/v1/alerts/deliveries?rule=always', { headers: { 'x-role': 'analyst' } })).json()) as { deliveries: Array<{ channel: string; attempt: number; status: string; httpStatus: number; error: string }> },
-      (result) => result.deliveries.some((row) => row.channel === 'dead' && row.status === 'gave_up'),
+      (result) => result.deliveries.some((row) => row.channel === 'dead' && row.status === 'gave_up') && result.deliveries.some((row) => row.channel === 'webhook' && row.status === 'delivered'),
       { timeoutMs: 20_000, what: 'the dead channel given up' },
     );
     const byChannel = (channel: string) => body.deliveries.filter((row) => row.channel === channel).sort((a, b) => a.attempt - b.attempt);
