@@ -3,8 +3,13 @@
 // process.env (api/index.ts hands it to parseApiConfig).
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { localClickhouseUrl, localDefaults } from '../stack/local-defaults.ts';
+import { fileURLToPath } from 'node:url';
+import { localClickhouseUrl, localDefaults, localKafkaBrokers } from '../stack/local-defaults.ts';
+import { parseAlertingConfig, type AlertingConfig } from './alerting/config.ts';
 import { parseTokens, type TokenTable } from './auth/tokens.ts';
+
+/** Where `vite build` puts the dashboard (dashboard/vite.config.ts). */
+export const defaultDashboardDir = fileURLToPath(new URL('../dashboard/dist', import.meta.url));
 
 /**
  * Tokens used when RUNLENS_API_TOKENS is unset: for the local stack only, documented so
@@ -33,6 +38,23 @@ const envSchema = z.object({
   RUNLENS_API_INGEST_LAG_MS: z.coerce.number().int().min(0).default(5_000),
   /** Comma-separated origins allowed by CORS; empty (the default) sends no CORS headers at all. */
   RUNLENS_API_CORS_ORIGINS: z.string().default(''),
+  /** The live stream (GET /api/v1/live) reads the run-events topic itself; 0 turns it off. */
+  RUNLENS_API_LIVE: z.enum(['0', '1']).default('1'),
+  RUNLENS_KAFKA_BROKERS: z
+    .string()
+    .default(localKafkaBrokers)
+    .refine((value) => value.split(',').every((broker) => /^[^\s:,]+:\d{1,5}$/.test(broker.trim())), 'must be host:port[,host:port…]'),
+  RUNLENS_KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a legal Kafka topic name').default(localDefaults.runEventsTopic),
+  /** The sink's consumer group: its committed offsets are the live watermark. */
+  RUNLENS_KAFKA_SINK_GROUP: z.string().min(1).default('runlens-clickhouse-sink'),
+  /** The built dashboard served at `/`; empty serves no dashboard. */
+  RUNLENS_DASHBOARD_DIR: z.string().default(defaultDashboardDir),
+  /** SQL console: queries per minute per token (a token bucket; bursts up to a fifth of it). */
+  RUNLENS_SQL_RATE_PER_MINUTE: positiveInt.max(100_000).default(60),
+  /** SQL console: rows returned to the browser; the sql user's max_result_rows still bounds the query. */
+  RUNLENS_SQL_MAX_ROWS: positiveInt.max(100_000).default(10_000),
+  /** Where the local watcher/publish spool lives, for the pipeline strip's spool depth (same machine only). */
+  RUNLENS_SPOOL_DIR: z.string().default(''),
 });
 
 export type ApiConfig = Readonly<{
@@ -49,6 +71,13 @@ export type ApiConfig = Readonly<{
   queryTimeoutMs: number;
   ingestLagMs: number;
   corsOrigins: readonly string[];
+  kafka: Readonly<{ brokers: readonly string[]; topic: string; sinkGroup: string }>;
+  live: boolean;
+  /** '' when the dashboard is not served. */
+  dashboardDir: string;
+  sqlConsole: Readonly<{ ratePerMinute: number; maxRows: number }>;
+  spoolDir: string;
+  alerting: AlertingConfig;
 }>;
 
 export class ApiConfigError extends Error {
@@ -79,6 +108,15 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
       throw new ApiConfigError(`RUNLENS_API_TOKENS=<hidden>: ${(error as Error).message}`);
     }
   }
+  let alerting: AlertingConfig;
+  try {
+    alerting = parseAlertingConfig(env);
+  } catch (error) {
+    throw new ApiConfigError((error as Error).message);
+  }
+  if (alerting.enabled && alerting.devSecret && !loopback) {
+    throw new ApiConfigError(`RUNLENS_ALERT_WEBHOOK_SECRET: must be set when RUNLENS_API_HOST=${JSON.stringify(e.RUNLENS_API_HOST)} is not loopback (the dev secret is for the local stack only)`);
+  }
   const corsOrigins = e.RUNLENS_API_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ApiConfigError(`RUNLENS_API_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://host[:port]`);
@@ -96,5 +134,11 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     queryTimeoutMs: e.RUNLENS_API_QUERY_TIMEOUT_MS,
     ingestLagMs: e.RUNLENS_API_INGEST_LAG_MS,
     corsOrigins: Object.freeze(corsOrigins),
+    kafka: Object.freeze({ brokers: Object.freeze(e.RUNLENS_KAFKA_BROKERS.split(',').map((broker) => broker.trim())), topic: e.RUNLENS_KAFKA_TOPIC, sinkGroup: e.RUNLENS_KAFKA_SINK_GROUP }),
+    live: e.RUNLENS_API_LIVE === '1',
+    dashboardDir: e.RUNLENS_DASHBOARD_DIR,
+    sqlConsole: Object.freeze({ ratePerMinute: e.RUNLENS_SQL_RATE_PER_MINUTE, maxRows: e.RUNLENS_SQL_MAX_ROWS }),
+    spoolDir: e.RUNLENS_SPOOL_DIR,
+    alerting,
   });
 }

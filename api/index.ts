@@ -1,48 +1,138 @@
-// The API process: the only place that reads the environment, builds clients and serves.
-// SIGTERM/SIGINT: stop accepting connections, let in-flight requests finish (bounded),
-// then close the ClickHouse client.
-import { serve } from '@hono/node-server';
-import { createClickHouseClient } from '../clickhouse/clickhouse-client.ts';
-import { createApp } from './app.ts';
-import { parseApiConfig } from './config.ts';
+// The API process: the only place that builds clients and wires the parts together —
+// query API, live hub (its own Kafka reader), alerting, SQL console, dashboard files.
+// `startApi` is what `runlens api` runs; run directly (`tsx api/index.ts`), this file reads
+// the environment and stops on SIGTERM/SIGINT.
+//
+// Stopping: the live hub first (clients get `cutoff` and reconnect to another instance),
+// then alerting (hands leadership over), then the server stops accepting connections and
+// in-flight requests finish (bounded), then the ClickHouse clients close.
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createClickHouseClient, type ClickHouseClient } from '../clickhouse/clickhouse-client.ts';
+import { createKafka } from '../ingest/kafka/index.ts';
+import { createAlerting, type Alerting } from './alerting/index.ts';
+import { createApp, type Api } from './app.ts';
+import { parseApiConfig, type ApiConfig } from './config.ts';
+import { createLiveHub, registerLiveMetrics, type LiveHub } from './live/index.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
+import { loadDashboardFiles } from './static/dashboard-files.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-const config = parseApiConfig(process.env);
-const log = (line: string) => process.stdout.write(`${line}\n`);
-const clickhouse = createClickHouseClient({
-  url: config.clickhouse.url,
-  username: config.clickhouse.api.username,
-  password: config.clickhouse.api.password,
-  database: config.clickhouse.database,
-  // ClickHouse stops the query at max_execution_time; the HTTP call waits a little longer for that error.
-  requestTimeoutMs: config.queryTimeoutMs + 5_000,
-});
-const metrics = new MetricsRegistry();
-const { app } = createApp({ clickhouse, config, log, metrics });
-
-const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-  log(JSON.stringify({ level: 'info', msg: 'listening', host: info.address, port: info.port, auth: config.tokens ? 'on' : 'off' }));
-});
-
-let stopping = false;
-function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log(JSON.stringify({ level: 'info', msg: 'stopping', signal }));
-  const force = setTimeout(() => {
-    log(JSON.stringify({ level: 'warn', msg: 'requests still open after the grace period; closing anyway' }));
-    process.exit(1);
-  }, SHUTDOWN_GRACE_MS);
-  force.unref();
-  server.close(async (error) => {
-    await clickhouse.close();
-    log(JSON.stringify({ level: 'info', msg: 'stopped' }));
-    process.exit(error ? 1 : 0);
-  });
-  // Idle keep-alive sockets would hold close() open until they time out.
-  if ('closeIdleConnections' in server) server.closeIdleConnections();
+export interface RunningApi {
+  /** http://host:port, with the port actually bound (config port 0 picks a free one). */
+  url: string;
+  port: number;
+  api: Api;
+  liveHub: LiveHub | null;
+  alerting: Alerting;
+  /** Resolves once everything is closed. Safe to call twice. */
+  stop(): Promise<void>;
 }
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+
+export interface StartApiOptions {
+  log: (line: string) => void;
+  /** Aborting it stops the API (as stop() does). */
+  signal?: AbortSignal;
+  clock?: () => number;
+}
+
+export async function startApi(config: ApiConfig, { log, signal, clock }: StartApiOptions): Promise<RunningApi> {
+  const conn = { url: config.clickhouse.url, database: config.clickhouse.database };
+  // ClickHouse stops the query at max_execution_time; the HTTP call waits a little longer for that error.
+  const clickhouse = createClickHouseClient({ ...conn, ...config.clickhouse.api, requestTimeoutMs: config.queryTimeoutMs + 5_000 });
+  // The read-only `sql` user: SQL console and alert rules. readonly=1 refuses any setting
+  // and compressed responses; createClickHouseClient sends neither.
+  const sqlClickhouse = createClickHouseClient({ ...conn, ...config.clickhouse.sql, requestTimeoutMs: 60_000 });
+  const alertWriter = createClickHouseClient({ ...conn, ...config.alerting.writer });
+  const clients: ClickHouseClient[] = [clickhouse, sqlClickhouse, alertWriter];
+  const metrics = new MetricsRegistry();
+
+  let liveHub: LiveHub | null = null;
+  if (config.live) {
+    const hub = createLiveHub({ kafka: createKafka({ brokers: [...config.kafka.brokers], clientId: 'runlens-api-live' }), topic: config.kafka.topic, sinkGroup: config.kafka.sinkGroup, log });
+    try {
+      await hub.start();
+      registerLiveMetrics(metrics, hub);
+      liveHub = hub;
+    } catch (error) {
+      // The queries do not need Kafka: serve them, and say why live updates are missing.
+      log(JSON.stringify({ level: 'warn', msg: 'live updates disabled: the hub could not start', error: String(error).slice(0, 500) }));
+      await hub.stop().catch(() => {});
+    }
+  }
+
+  const alerting = createAlerting({
+    config: config.alerting,
+    database: config.clickhouse.database,
+    ruleClient: sqlClickhouse,
+    writer: alertWriter,
+    reader: clickhouse,
+    kafka: createKafka({ brokers: [...config.alerting.leader.brokers], clientId: 'runlens-api-alerting' }),
+    log,
+    ...(clock ? { clock } : {}),
+  });
+  // RUNLENS_ALERTING=0: this instance only serves /api/v1/alerts from ClickHouse.
+  if (config.alerting.enabled) await alerting.start();
+
+  const dashboard = loadDashboardFiles(config.dashboardDir);
+  if (config.dashboardDir !== '' && dashboard.size === 0) log(JSON.stringify({ level: 'warn', msg: 'dashboard not built; / explains how', dir: config.dashboardDir }));
+  const api = createApp({ clickhouse, config, log, metrics, sqlClickhouse, alerting, dashboard, ...(liveHub ? { liveHub } : {}), ...(clock ? { clock } : {}) });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: api.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log(JSON.stringify({ level: 'info', msg: 'listening', host: config.host, port, auth: config.tokens ? 'on' : 'off', live: liveHub !== null, alerting: config.alerting.enabled, dashboard: dashboard.size > 0 }));
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log(JSON.stringify({ level: 'info', msg: 'stopping' }));
+      await liveHub?.stop().catch((error: unknown) => log(JSON.stringify({ level: 'warn', msg: 'live hub stop failed', error: String(error) })));
+      await alerting.stop().catch((error: unknown) => log(JSON.stringify({ level: 'warn', msg: 'alerting stop failed', error: String(error) })));
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          log(JSON.stringify({ level: 'warn', msg: 'requests still open after the grace period; closing them' }));
+          if ('closeAllConnections' in server) server.closeAllConnections();
+        }, SHUTDOWN_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        // Idle keep-alive sockets would hold close() open until they time out.
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      log(JSON.stringify({ level: 'info', msg: 'stopped' }));
+    })();
+    return stopping;
+  };
+  signal?.addEventListener('abort', () => void stop(), { once: true });
+  return { url: `http://${host}:${port}`, port, api, liveHub, alerting, stop };
+}
+
+async function main(): Promise<void> {
+  const config = parseApiConfig(process.env);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const controller = new AbortController();
+  const running = await startApi(config, { log, signal: controller.signal });
+  const shutdown = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    void running.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`runlens api: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -11,7 +11,9 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'No bearer token, or an unknown one.',
   403: "The token's role is below the route's.",
   404: 'Not found.',
-  503: 'ClickHouse unreachable or overloaded; see Retry-After.',
+  415: 'The body must be application/json.',
+  429: 'Rate limit or quota reached; see Retry-After.',
+  503: 'ClickHouse unreachable or overloaded, or the module is not enabled on this instance; see Retry-After.',
 };
 
 export function buildOpenApi(routes: readonly RouteSpec[], version: string): object {
@@ -19,10 +21,12 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): obj
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const errors = [
-      ...(route.query || route.params ? [400] : []),
+      ...(route.query || route.params || route.body ? [400] : []),
       ...(route.role === 'public' ? [] : [401, 403]),
       ...(route.params ? [404] : []),
-      ...(route.usesClickHouse ? [503] : []),
+      ...(route.body ? [415] : []),
+      ...(route.rateLimited ? [429] : []),
+      ...(route.usesClickHouse || route.requires ? [503] : []),
     ];
     paths[path] = {
       ...paths[path],
@@ -31,7 +35,9 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): obj
         summary: route.summary,
         'x-runlens-role': route.role,
         security: route.role === 'public' ? [] : [{ bearer: [] }],
-        parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+        parameters: [...(route.params ? parameters(route.params, 'path') : plainPathParameters(route.path)), ...parameters(route.query, 'query')],
+        ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+        ...(route.requires ? { 'x-runlens-module': route.requires } : {}),
         responses: {
           [route.successStatus ?? 200]: {
             description: route.response.description,
@@ -55,6 +61,11 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): obj
       schemas: { Error: jsonSchema(errorBody, 'output') },
     },
   };
+}
+
+/** Path parameters of a route without a params schema (the alerting sub-app validates its own). */
+function plainPathParameters(path: string): object[] {
+  return [...path.matchAll(/:([A-Za-z_]+)/g)].map((match) => ({ name: match[1], in: 'path', required: true, schema: { type: 'string' } }));
 }
 
 function parameters(schema: z.ZodObject<z.ZodRawShape> | undefined, location: 'query' | 'path'): object[] {

@@ -2,7 +2,7 @@
 // response schema. The app is built from it, the OpenAPI document is generated from it,
 // and the auth tests walk it, so a route cannot exist without declaring its role.
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Context } from 'hono';
+import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Role } from './auth/tokens.ts';
 import type { QueryRunner } from './clickhouse/query-runner.ts';
@@ -17,6 +17,14 @@ import { jobs, jobsQuery, jobsResponse } from './queries/jobs.ts';
 import { runDetail, runDetailPath, runDetailResponse } from './queries/run-detail.ts';
 import { runsQuery, runsResponse, searchRuns } from './queries/runs-search.ts';
 import { timeseries, timeseriesQuery, timeseriesResponse, type TimeseriesSource } from './queries/timeseries.ts';
+import { ingestErrors, ingestErrorsQuery, ingestErrorsResponse } from './queries/ingest-errors.ts';
+import { jobSeries, jobSeriesQuery, jobSeriesResponse } from './queries/job-series.ts';
+import { leaves, leavesQuery, leavesResponse } from './queries/leaves.ts';
+import { pipeline, pipelineQuery, pipelineResponse } from './queries/pipeline.ts';
+import { checkRate, type RateLimiter } from './sql-console/rate-limit.ts';
+import { runConsoleQuery, sqlRequest, sqlResponse } from './sql-console/sql-runner.ts';
+import { badRequest } from './http/api-error.ts';
+import { HTTPException } from 'hono/http-exception';
 
 export const API_VERSION = '1.0.0';
 
@@ -28,20 +36,37 @@ export interface RouteDeps {
   metrics: MetricsRegistry;
   timeseriesSources: readonly TimeseriesSource[];
   kafkaCheck?: (() => Promise<void>) | undefined;
+  /** The read-only `sql` user's client (no settings, no compression); null: no SQL console here. */
+  sqlClickhouse: ClickHouseClient | null;
+  sqlLimiter: RateLimiter;
+  /** Sub-apps of modules this instance may not run; null answers 503. */
+  live: Hono | null;
+  alerts: Hono | null;
+  /** The live hub's Kafka positions, for the pipeline strip's backlog. */
+  kafkaPositions?: (() => Promise<{ head: ReadonlyMap<number, number>; committed: ReadonlyMap<number, number> }>) | undefined;
 }
 
+/** A part of the API this instance may run without (tests, RUNLENS_API_LIVE=0, RUNLENS_ALERTING=0). */
+export type RouteModule = 'live' | 'alerting' | 'sql';
+
 export interface RouteSpec {
-  method: 'GET';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   operationId: string;
   role: Role | 'public';
   summary: string;
   query?: QuerySchema;
   params?: QuerySchema;
+  /** A JSON request body (OpenAPI requestBody). */
+  body?: z.ZodType;
+  /** Served by a module this instance may not run: 503 when it does not. */
+  requires?: RouteModule;
+  /** Also answers 429 (rate limits). */
+  rateLimited?: boolean;
   usesClickHouse: boolean;
   successStatus?: number;
   response: {
-    contentType: 'application/json' | 'text/plain; version=0.0.4';
+    contentType: 'application/json' | 'text/plain; version=0.0.4' | 'text/event-stream';
     description: string;
     schema?: z.ZodType;
     /** A second status with the same body (healthz: 503 when a dependency is down). */
@@ -129,6 +154,123 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   {
     method: 'GET',
+    path: '/api/v1/job-series',
+    operationId: 'jobSeries',
+    role: 'viewer',
+    summary: 'One metric over time per job (runs, failures, p95 duration or a leaf average), column-oriented: sparklines and by-job charts.',
+    query: jobSeriesQuery,
+    usesClickHouse: true,
+    response: { contentType: 'application/json', description: 'Column-oriented series, one per job.', schema: jobSeriesResponse },
+    async handle(c, deps) {
+      const params = parseQuery(c, jobSeriesQuery);
+      return c.json(await jobSeries(params, { runner: deps.runner, nowMs: deps.clock(), signal: signalOf(c) }));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/leaves',
+    operationId: 'leaves',
+    role: 'viewer',
+    summary: 'The numeric leaves (file, path) of the result files in a window, with how many runs carry each.',
+    query: leavesQuery,
+    usesClickHouse: true,
+    response: { contentType: 'application/json', description: 'Leaves, most runs first.', schema: leavesResponse },
+    async handle(c, deps) {
+      const params = parseQuery(c, leavesQuery);
+      return c.json(await leaves(params, { runner: deps.runner, nowMs: deps.clock(), signal: signalOf(c) }));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/ingest-errors',
+    operationId: 'ingestErrors',
+    role: 'viewer',
+    summary: 'What could not be ingested in a window (invalid or half-written files, foreign messages), newest first.',
+    query: ingestErrorsQuery,
+    usesClickHouse: true,
+    response: { contentType: 'application/json', description: 'Ingest errors and their total.', schema: ingestErrorsResponse },
+    async handle(c, deps) {
+      const params = parseQuery(c, ingestErrorsQuery);
+      return c.json(await ingestErrors(params, { runner: deps.runner, nowMs: deps.clock(), signal: signalOf(c) }));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/pipeline',
+    operationId: 'pipeline',
+    role: 'viewer',
+    summary: 'Pipeline health: data complete up to, ingest lag, Kafka backlog, ingest errors in the window, local spool depth.',
+    query: pipelineQuery,
+    usesClickHouse: true,
+    response: { contentType: 'application/json', description: 'The figures of the pipeline-health strip.', schema: pipelineResponse },
+    async handle(c, deps) {
+      const params = parseQuery(c, pipelineQuery);
+      return c.json(await pipeline(params, {
+        runner: deps.runner,
+        nowMs: deps.clock(),
+        ingestLagMs: deps.config.ingestLagMs,
+        kafka: deps.kafkaPositions,
+        spoolDir: deps.config.spoolDir || undefined,
+        signal: signalOf(c),
+      }));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/sql',
+    operationId: 'sql',
+    role: 'analyst',
+    summary: 'The SQL console: one read statement as the read-only `sql` ClickHouse user (its profile limits time, result rows and queries per minute); rate-limited per token.',
+    body: sqlRequest,
+    requires: 'sql',
+    rateLimited: true,
+    usesClickHouse: true,
+    response: { contentType: 'application/json', description: 'Columns, the first rows (capped) and timing.', schema: sqlResponse },
+    async handle(c, deps) {
+      if (!deps.sqlClickhouse) return moduleMissing(c, 'sql');
+      checkRate(c, deps.sqlLimiter, deps.clock());
+      const body = await readJson(c, sqlRequest);
+      return c.json(await runConsoleQuery(body.query, { clickhouse: deps.sqlClickhouse, maxRows: deps.config.sqlConsole.maxRows, signal: signalOf(c) }));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/live',
+    operationId: 'live',
+    role: 'viewer',
+    summary: 'Run changes as Server-Sent Events (ready, runs, heartbeat, cutoff, reload); filters job, host, status, key_prefix, label, from=<position>; see api/live/README.md.',
+    requires: 'live',
+    usesClickHouse: false,
+    response: { contentType: 'text/event-stream', description: 'An SSE stream; every id is a resumable Kafka position.' },
+    async handle(c, deps) {
+      return deps.live ? deps.live.fetch(c.req.raw, c.env) : moduleMissing(c, 'live');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/live/watermark',
+    operationId: 'liveWatermark',
+    role: 'viewer',
+    summary: 'The sink watermark (every event before complete_until is in ClickHouse) and the live head, as positions.',
+    requires: 'live',
+    usesClickHouse: false,
+    response: { contentType: 'application/json', description: '{complete_until, head}.' },
+    async handle(c, deps) {
+      return deps.live ? deps.live.fetch(c.req.raw, c.env) : moduleMissing(c, 'live');
+    },
+  },
+  ...alertingRoute('GET', '/api/v1/alerts', 'alerts', 'viewer', 'Current alerts: pending, firing, error and recently resolved (?state=&rule=).'),
+  ...alertingRoute('GET', '/api/v1/alerts/history', 'alertHistory', 'viewer', 'Alert transitions, newest first (?rule=&from=&to=&limit=; default the last 7 days).'),
+  ...alertingRoute('GET', '/api/v1/alerts/rules', 'alertRules', 'viewer', 'Loaded rules (files and API) and rule-file problems.'),
+  ...alertingRoute('PUT', '/api/v1/alerts/rules/:name', 'putAlertRule', 'admin', 'Create or replace an API rule (JSON body).'),
+  ...alertingRoute('DELETE', '/api/v1/alerts/rules/:name', 'deleteAlertRule', 'admin', 'Delete an API rule.'),
+  ...alertingRoute('GET', '/api/v1/alerts/silences', 'alertSilences', 'viewer', 'Active silences (files and API).'),
+  ...alertingRoute('POST', '/api/v1/alerts/silences', 'createAlertSilence', 'analyst', 'Create a silence (JSON body).'),
+  ...alertingRoute('DELETE', '/api/v1/alerts/silences/:id', 'expireAlertSilence', 'analyst', 'Expire a silence now.'),
+  ...alertingRoute('GET', '/api/v1/alerts/deliveries', 'alertDeliveries', 'analyst', 'Notification delivery attempts, newest first (?rule=&dedupKey=&limit=).'),
+  ...alertingRoute('GET', '/api/v1/alerts/status', 'alertingStatus', 'viewer', 'This instance: leader or not, rule files, delivery queue.'),
+  {
+    method: 'GET',
     path: '/api/v1/openapi.json',
     operationId: 'openapi',
     role: 'viewer',
@@ -167,3 +309,46 @@ export const ROUTES: readonly RouteSpec[] = [
     },
   },
 ];
+
+/**
+ * The alerting module's routes (api/alerting/routes.ts): listed here for their role and the
+ * OpenAPI document, served by its sub-app, which checks the same role again with the same
+ * tokens (the auth tests walk this table, so the two cannot disagree unnoticed).
+ */
+function alertingRoute(method: RouteSpec['method'], path: string, operationId: string, role: Role, summary: string): RouteSpec[] {
+  return [{
+    method,
+    path,
+    operationId,
+    role,
+    summary,
+    requires: 'alerting',
+    ...(method === 'PUT' || method === 'POST' ? { body: z.record(z.string(), z.unknown()) } : {}),
+    usesClickHouse: true,
+    successStatus: method === 'DELETE' ? 204 : method === 'POST' ? 201 : 200,
+    response: { contentType: 'application/json', description: 'See api/alerting/routes.ts.' },
+    async handle(c, deps) {
+      return deps.alerts ? deps.alerts.fetch(c.req.raw, c.env) : moduleMissing(c, 'alerting');
+    },
+  }];
+}
+
+function moduleMissing(c: Context<ApiEnv>, module: RouteModule): Response {
+  c.header('Retry-After', '60');
+  return c.json({ error: { status: 503, message: `${module === 'sql' ? 'the SQL console' : module} is not enabled on this instance` } }, 503);
+}
+
+/** A JSON body validated like the query strings: the 400 names the field. */
+async function readJson<S extends z.ZodType>(c: Context<ApiEnv>, schema: S): Promise<z.output<S>> {
+  if (!/^application\/json\b/i.test(c.req.header('content-type') ?? '')) throw new HTTPException(415, { message: 'the body must be application/json' });
+  let input: unknown;
+  try {
+    input = await c.req.json();
+  } catch {
+    throw badRequest('the body is not valid JSON');
+  }
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw badRequest(issue ? `body field '${issue.path.join('.') || '(body)'}': ${issue.message}` : 'invalid body');
+}

@@ -17,6 +17,8 @@ export const RETRY_AFTER_SECONDS = 5;
 export function onError(error: Error, c: Context<ApiEnv>): Response {
   if (error instanceof HTTPException) {
     if (error.status === 401) c.header('WWW-Authenticate', 'Bearer');
+    // A module's own body (alerting: the rule file problems) goes out as it made it.
+    if (error.res) return error.getResponse();
     return c.json({ error: { status: error.status, message: error.message } }, error.status);
   }
   if (error instanceof QueryAbortedError) {

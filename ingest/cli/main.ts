@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import('./simulate-command.ts')).simulateCommand,
   sink: async () => (await import('./sink-command.ts')).sinkCommand,
   demo: async () => (await import('./demo-command.ts')).demoCommand,
+  api: async () => (await import('./api-command.ts')).apiCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
