@@ -11,6 +11,11 @@
 // started_at stays OUTSIDE it: a filter on a non-key column applied while reading (an
 // explicit PREWHERE, or a predicate pushed down into the FINAL read) would drop the newest
 // version before the merge and resurrect an older one that still matches.
+// What may be filtered before the merge is a sorting-key column, because every version of
+// a run shares it: for a few hours, the FINAL read is narrowed with
+// `PREWHERE key IN (keys with any version starting in those hours)`, a superset of the
+// runs whose newest version is there (the newest version is one of the versions). That
+// keeps a unit's cost proportional to its runs instead of its whole run_date.
 // test/rollup/rollup-unit.test.ts holds that case. The day tier is summed from the hour
 // tier (read FINAL, filtered on key columns only, which is safe).
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -72,6 +77,21 @@ function dayFilter(expression: SqlFragment, hours: readonly number[] | null): Sq
   return sql` AND ${expression} IN ${list(hours.map((hour) => sql`toStartOfDay(${dateTime(hour * 1000)})`))}`;
 }
 
+/** The deduplicated runs of the run_date that can have their newest version in the hours. */
+function dedupRuns(request: RecomputeRequest, columns: SqlFragment): SqlFragment {
+  const runs = db(request, 'runs');
+  const runDate = date(request.runDate);
+  const narrow = request.hours === null
+    ? sql``
+    : sql`
+    PREWHERE key IN (SELECT key FROM ${runs} WHERE run_date = ${runDate}${hourFilter(sql`toStartOfHour(started_at)`, request.hours)})`;
+  return sql`(
+    SELECT ${columns}
+    FROM ${runs} FINAL${narrow}
+    WHERE run_date = ${runDate}
+  )`;
+}
+
 /** The dimensions every run is counted under: all, job, host, and each configured label. */
 function dimensions(labelKeys: readonly string[]): SqlFragment {
   const pairs = [
@@ -95,12 +115,7 @@ FROM
 (
   SELECT run_date, ${bucketOf[tier]} AS bucket, pair.1 AS dimension, pair.2 AS value, status,
     toUInt64(1) AS n, toUInt64(isNotNull(duration_ms)) AS has_duration, ifNull(duration_ms, toFloat64(0)) AS duration
-  FROM
-  (
-    SELECT run_date, job, host, status, started_at, duration_ms, labels.key AS label_keys, labels.value AS label_values
-    FROM ${db(request, 'runs')} FINAL
-    WHERE run_date = ${runDate}
-  )
+  FROM ${dedupRuns(request, sql`run_date, job, host, status, started_at, duration_ms, labels.key AS label_keys, labels.value AS label_values`)}
   ARRAY JOIN ${dimensions(request.labelKeys)} AS pair
   WHERE 1${hourFilter(sql`toStartOfHour(started_at)`, request.hours)}
   UNION ALL
@@ -121,12 +136,7 @@ SELECT run_date, bucket, job, file, path, toUInt64(${num(request.generation)}),
 FROM
 (
   SELECT run_date, ${bucketOf[tier]} AS bucket, job, file, path, toUInt64(1) AS n, x
-  FROM
-  (
-    SELECT run_date, job, started_at, metrics.file AS metric_files, metrics.path AS metric_paths, metrics.value AS metric_values
-    FROM ${db(request, 'runs')} FINAL
-    WHERE run_date = ${runDate}
-  )
+  FROM ${dedupRuns(request, sql`run_date, job, started_at, metrics.file AS metric_files, metrics.path AS metric_paths, metrics.value AS metric_values`)}
   ARRAY JOIN metric_files AS file, metric_paths AS path, metric_values AS x
   WHERE 1${hourFilter(sql`toStartOfHour(started_at)`, request.hours)}
   UNION ALL
