@@ -124,6 +124,7 @@ export class RollupMaintainer {
       // (a late version) would wipe the rollup. The rollup stays as it was.
       if (!isKept(note.runDate, this.options.retention.runs, nowMs)) {
         skippedDropped++;
+        this.lastRecompute.set(`${note.runDate}/${note.hour}`, cut); // reported once, not every cycle
         continue;
       }
       byDate.set(note.runDate, [...(byDate.get(note.runDate) ?? []), note.hour]);
@@ -153,6 +154,10 @@ export class RollupMaintainer {
       this.lastRetentionMs = nowMs;
       const dropped = await applyRetention(this.options.admin, database, this.options.retention, nowMs);
       if (dropped.length > 0) this.options.log(`rollup: retention dropped ${dropped.map((d) => `${d.table}/${d.partition}`).join(', ')}`);
+      // The lease table grows by a heartbeat row every few seconds: hand it back hourly and
+      // take it afresh (any sink may take it meanwhile, which is as good; the next holder
+      // replays the last minutes of notes).
+      await this.lock.release();
     }
     this.stats.cycles++;
     this.stats.units += due.length - skippedDropped;
