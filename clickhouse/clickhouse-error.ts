@@ -20,9 +20,13 @@ export class ClickHouseError extends Error {
 // touching the data (unknown database/table before `runlens migrate`, authentication,
 // access): a writer must wait for those, never drop what it holds.
 // Everything else (syntax, types, values) is final.
+// On a cluster (clickhouse/cluster): a shard with no live replica (279), ZooKeeper
+// unreachable or its session lost (225, 999): a Distributed insert or read succeeds again
+// once the server or ZooKeeper is back, and must never be treated as a bad row.
 const RETRIABLE_CODES = new Set([
   159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425,
   60, 81, 192, 193, 194, 497, 516,
+  279, 225, 999,
 ]);
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
