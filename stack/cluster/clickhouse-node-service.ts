@@ -89,12 +89,17 @@ ${shardXml}
 //   others. 18.16's in-process shortcut fails `SELECT status FROM runs FINAL` (a FINAL
 //   read that does not select the sorting key) with "Cannot find column run_date in source
 //   stream" on every node that holds a replica; through TCP the same query works (measured).
+// - distributed_product_mode global: `x IN (SELECT … FROM <Distributed>)` inside a query on
+//   a Distributed table (the rollup recompute has one) runs the subquery once, on the
+//   initiator, and ships the set to the shards. The default 'deny' refuses it (Code 288);
+//   'local' would be wrong wherever the two sides are not co-located by shard.
 // - connect_timeout_with_failover_ms: the default 50 ms fails over to another replica
 //   when a busy two-core machine is merely slow.
 const clusterProfileSettings: Record<string, string | number> = {
   insert_distributed_sync: 1,
   load_balancing: 'in_order',
   prefer_localhost_replica: 0,
+  distributed_product_mode: 'global',
   connect_timeout_with_failover_ms: 1000,
 };
 
