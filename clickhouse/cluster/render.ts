@@ -168,11 +168,27 @@ function unsupported(sql: string, why: string): ClusterRenderError {
   return new ClusterRenderError(`cluster mode cannot render \`${sql.split('\n')[0]?.slice(0, 120)}\`: ${why} (clickhouse/cluster/render.ts)`);
 }
 
-/** Drops whole-line `--` comments (they precede most statements) and trims. */
+/** Drops `--` comments (outside string literals) and blank lines, and trims. */
 export function stripComments(statement: string): string {
-  return statement
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < statement.length; i++) {
+    const c = statement[i]!;
+    if (quote) {
+      out += c;
+      if (c === '\\') out += statement[++i] ?? '';
+      else if (c === quote) quote = null;
+    } else if (c === '-' && statement[i + 1] === '-') {
+      i = endOfLine(statement, i) - 1;
+    } else {
+      if (c === "'" || c === '`' || c === '"') quote = c;
+      out += c;
+    }
+  }
+  return out
     .split('\n')
-    .filter((line) => !line.trim().startsWith('--'))
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== '')
     .join('\n')
     .trim();
 }
