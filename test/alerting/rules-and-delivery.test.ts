@@ -115,6 +115,31 @@ describe('rule files', () => {
   });
 });
 
+describe('a slow rule', () => {
+  it('times out into the error state, is KILLed on the server, and does not hold up other rules', async () => {
+    writeJson(rulesDir, 'slow.json', {
+      rules: [{ name: 'slow', sql: 'SELECT count() AS value FROM (SELECT number FROM system.numbers LIMIT 100000000000)', condition: { op: '>', threshold: 0 }, every: '1s', timeout: '300ms' }],
+    });
+    const current = await pollUntil(
+      async () => (await (await api.request('/api/v1/alerts?rule=slow')).json()) as { alerts: Array<{ state: string; error: string | null; fingerprint: string }> },
+      (body) => body.alerts.some((alert) => alert.state === 'error'),
+      { what: 'slow in error' },
+    );
+    expect(current.alerts[0]).toMatchObject({ fingerprint: '', state: 'error', error: 'the query did not finish within 300 ms' });
+    const before = await health('always');
+    await pollUntil(() => health('always'), (at) => at > before, { what: 'always still evaluated' });
+    // Once the rule is gone, none of its queries may be left running (admin has no
+    // max_execution_time: without the KILL they would run for minutes).
+    writeJson(rulesDir, 'slow.json', { rules: [] });
+    await pollUntil(async () => alerting.rules().some((rule) => rule.name === 'slow'), (present) => !present, { what: 'slow removed' });
+    await pollUntil(
+      () => pipeline.query<{ n: number }>("SELECT count() AS n FROM system.processes WHERE query_id LIKE 'runlens-alert-%' AND query LIKE '%system.numbers LIMIT%'"),
+      (rows) => rows[0]?.n === 0,
+      { timeoutMs: 3_000, what: 'the timed-out queries killed' },
+    );
+  });
+});
+
 describe('the API', () => {
   it('lets only admins change rules, and reports a bad rule body with its line', async () => {
     const put = (role: string, body: string) => api.request('/api/v1/alerts/rules/via-api', { method: 'PUT', headers: { 'x-role': role, 'content-type': 'application/json' }, body });
