@@ -22,8 +22,15 @@ export async function ensureReplicatedTopic(
     }
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-      const found = metadata.topics[0]?.partitions ?? [];
+      let found;
+      try {
+        found = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
+      } catch (error) {
+        // Right after creation a broker may not know the topic yet (UNKNOWN_TOPIC_OR_PARTITION).
+        if (Date.now() > deadline) throw error;
+        await sleep(200);
+        continue;
+      }
       if (found.length !== partitions) throw new TopicMismatchError(`topic ${topic} has ${found.length} partitions, expected ${partitions}`);
       const short = found.filter((p) => p.replicas.length !== replicationFactor);
       if (short.length > 0) throw new TopicMismatchError(`topic ${topic} has replication factor ${short[0]!.replicas.length}, expected ${replicationFactor}`);
