@@ -12,10 +12,12 @@
 -- run_date is in every sorting key: a unit belongs to one run_date, and so each key is
 -- written by exactly one unit. PARTITION BY the month of run_date: retention drops whole
 -- months (18.16 has no TTL), FINAL never needs to cross partitions.
--- The sorting keys start with (run_date, bucket): the maintainer reads and rewrites one
--- run_date's hours at a time, and that stays a narrow range. Readers filter on bucket
--- (and dimension) without run_date; bucket is the second key column and each run_date
--- spans few granules, so ClickHouse still skips most of them (measured in the README).
+-- The sorting keys start with the bucket: readers ask for a time range ("jobs, last 30
+-- days") without knowing which run_dates started there, and the maintainer rewrites a
+-- few hours at a time, so both read narrow ranges. run_date comes last: a rerun weeks
+-- later puts rows of an old run_date into a recent bucket (and an old partition, which a
+-- bucket-range read still narrows to a few granules). Measured in clickhouse/README.md:
+-- with run_date first, a one-day overview read every run_date's granules (3 s vs 0.1 s).
 
 -- Which units a batch touched: the units of the new versions and of the versions they
 -- replace. Written by the sink before it stores a batch (and again once it is stored);
@@ -66,7 +68,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_runs_minute
 )
 ENGINE = ReplacingMergeTree(generation)
 PARTITION BY toYYYYMM(run_date)
-ORDER BY (run_date, bucket, dimension, value, status);
+ORDER BY (bucket, dimension, value, status, run_date);
 
 CREATE TABLE IF NOT EXISTS {{database}}.rollup_runs_hour
 (
@@ -85,7 +87,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_runs_hour
 )
 ENGINE = ReplacingMergeTree(generation)
 PARTITION BY toYYYYMM(run_date)
-ORDER BY (run_date, bucket, dimension, value, status);
+ORDER BY (bucket, dimension, value, status, run_date);
 
 -- bucket = start of the day (DateTime, like the other tiers, so one query fits all three).
 -- Derived from rollup_runs_hour, never from runs: which needs hour rows to be kept at least
@@ -107,7 +109,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_runs_day
 )
 ENGINE = ReplacingMergeTree(generation)
 PARTITION BY toYYYYMM(run_date)
-ORDER BY (run_date, bucket, dimension, value, status);
+ORDER BY (bucket, dimension, value, status, run_date);
 
 -- Numeric result leaves (runs.metrics) per bucket × job × file × path: how many runs
 -- reported the leaf, and the sum/min/max of its values (min/max are 0 when samples = 0).
@@ -126,7 +128,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_metrics_minute
 )
 ENGINE = ReplacingMergeTree(generation)
 PARTITION BY toYYYYMM(run_date)
-ORDER BY (run_date, bucket, job, file, path);
+ORDER BY (bucket, job, file, path, run_date);
 
 CREATE TABLE IF NOT EXISTS {{database}}.rollup_metrics_hour
 (
@@ -143,7 +145,7 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_metrics_hour
 )
 ENGINE = ReplacingMergeTree(generation)
 PARTITION BY toYYYYMM(run_date)
-ORDER BY (run_date, bucket, job, file, path);
+ORDER BY (bucket, job, file, path, run_date);
 
 CREATE TABLE IF NOT EXISTS {{database}}.rollup_metrics_day
 (
@@ -160,4 +162,4 @@ CREATE TABLE IF NOT EXISTS {{database}}.rollup_metrics_day
 )
 ENGINE = ReplacingMergeTree(generation)
 PARTITION BY toYYYYMM(run_date)
-ORDER BY (run_date, bucket, job, file, path);
+ORDER BY (bucket, job, file, path, run_date);

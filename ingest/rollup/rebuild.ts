@@ -1,7 +1,8 @@
 // Rebuilds every rollup for a range of run_dates from `runs`: for a new rollup, a changed
 // set of label keys, or after a repair. Takes the writer lock (asking a running maintainer
-// to step aside) and recomputes one run_date at a time, all of its hours at once, so that
-// stale rows of run_dates that no longer have runs are zeroed too.
+// to step aside) and recomputes one run_date at a time, all of its hours at once: every
+// hour where a version of its runs started or where it has rollup rows, so that stale rows
+// (a rollup rebuilt with other label keys, a run_date whose runs are gone) are zeroed too.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { date, sql, SqlFragment } from '../../clickhouse/sql.ts';
@@ -55,7 +56,7 @@ export async function rebuildRollups(options: RebuildOptions): Promise<{ rebuilt
         await recomputeUnits(options.clickhouse, {
           database: options.database,
           runDate,
-          hours: null,
+          hours: await unitHours(options, runDate),
           generation: await generations.next(),
           labelKeys: options.labelKeys,
           minuteTier: isKept(runDate, options.retention.minute, now()),
@@ -74,16 +75,37 @@ export async function rebuildRollups(options: RebuildOptions): Promise<{ rebuilt
 
 async function takeLock(lock: WriterLock, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
   const deadline = Date.now() + waitMs;
-  let asked = false;
+  let askedAt = 0;
   for (;;) {
     if ((await lock.acquire({ yieldOnRequest: false })) === 'held') return;
-    if (!asked) {
+    // Asked again every second: the holder may have handed the lease back and taken a new
+    // one (a new table, without our request) since we last asked.
+    if (Date.now() - askedAt >= 1_000) {
       await lock.request();
-      asked = true;
+      askedAt = Date.now();
     }
     if (signal?.aborted) throw new RebuildError('aborted while waiting for the rollup writer lock');
     if (Date.now() > deadline) throw new RebuildError(`the rollup writer lock stayed busy for ${Math.round(waitMs / 1000)} s`);
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Every unit hour of a run_date: where any version of its runs started, or where it has rollup rows. */
+async function unitHours(options: RebuildOptions, runDate: string): Promise<number[]> {
+  const table = (name: string) => SqlFragment.trusted(`${options.database}.${name}`);
+  const day = date(runDate);
+  const query = sql`SELECT DISTINCT unit_hour FROM
+(
+  SELECT toUInt32(toStartOfHour(started_at)) AS unit_hour FROM ${table('runs')} WHERE run_date = ${day}
+  UNION ALL SELECT toUInt32(toStartOfHour(bucket)) AS unit_hour FROM ${table('rollup_runs_hour')} WHERE run_date = ${day}
+  UNION ALL SELECT toUInt32(toStartOfHour(bucket)) AS unit_hour FROM ${table('rollup_metrics_hour')} WHERE run_date = ${day}
+)
+ORDER BY unit_hour`;
+  try {
+    const rows = await (await options.clickhouse.query({ query: query.text, format: 'JSONEachRow' })).json<{ unit_hour: number }>();
+    return rows.map((row) => Number(row.unit_hour));
+  } catch (error) {
+    throw toClickHouseError(error, `listing the unit hours of ${runDate}`);
   }
 }
 

@@ -26,8 +26,8 @@ export interface RecomputeRequest {
   database: string;
   /** YYYY-MM-DD */
   runDate: string;
-  /** Unit hours (Unix seconds, start of hour); null recomputes every hour of the run_date. */
-  hours: readonly number[] | null;
+  /** Unit hours (Unix seconds, start of hour), at least one. */
+  hours: readonly number[];
   generation: bigint;
   labelKeys: readonly string[];
   /** False once the minute tier no longer keeps this run_date (its partition was dropped). */
@@ -48,6 +48,7 @@ export async function recomputeUnits(client: ClickHouseClient, request: Recomput
 
 /** The statements, in order: minute and hour tiers from runs, then the day tiers from the hour tiers. */
 export function recomputeStatements(request: RecomputeRequest): SqlFragment[] {
+  if (request.hours.length === 0) throw new Error('recompute: no hours given');
   const tiers = request.minuteTier ? (['minute', 'hour'] as const) : (['hour'] as const);
   return [
     ...tiers.map((tier) => runsFromRaw(request, tier)),
@@ -66,28 +67,38 @@ function db(request: RecomputeRequest, table: string): SqlFragment {
 
 const bucketOf = { minute: sql`toStartOfMinute(started_at)`, hour: sql`toStartOfHour(started_at)` } as const;
 
-/** `AND <hour expression> IN (…)`, or nothing when every hour is recomputed. */
-function hourFilter(expression: SqlFragment, hours: readonly number[] | null): SqlFragment {
-  if (hours === null) return sql``;
-  return sql` AND ${expression} IN ${list(hours.map((hour) => dateTime(hour * 1000)))}`;
+/** `AND started_at's hour IN (…)` */
+function startedIn(hours: readonly number[]): SqlFragment {
+  return sql` AND toStartOfHour(started_at) IN ${list(hours.map((hour) => dateTime(hour * 1000)))}`;
 }
 
-function dayFilter(expression: SqlFragment, hours: readonly number[] | null): SqlFragment {
-  if (hours === null) return sql``;
-  return sql` AND ${expression} IN ${list(hours.map((hour) => sql`toStartOfDay(${dateTime(hour * 1000)})`))}`;
+/**
+ * `AND bucket in the hours`: a range on the sorting key's first column (so the index
+ * narrows the read) and the exact set.
+ */
+function bucketIn(hours: readonly number[]): SqlFragment {
+  const first = Math.min(...hours);
+  const last = Math.max(...hours);
+  return sql` AND bucket >= ${dateTime(first * 1000)} AND bucket < ${dateTime((last + 3600) * 1000)} AND toStartOfHour(bucket) IN ${list(hours.map((hour) => dateTime(hour * 1000)))}`;
+}
+
+/** `AND bucket in the days of the hours` (server time zone), as a range and the exact set. */
+function bucketInDaysOf(hours: readonly number[]): SqlFragment {
+  const days = list(hours.map((hour) => sql`toStartOfDay(${dateTime(hour * 1000)})`));
+  const first = Math.min(...hours);
+  const last = Math.max(...hours);
+  // ±1 day around the hours covers any time zone's day boundary.
+  return sql` AND bucket >= ${dateTime((first - 86_400) * 1000)} AND bucket < ${dateTime((last + 2 * 86_400) * 1000)} AND toStartOfDay(bucket) IN ${days}`;
 }
 
 /** The deduplicated runs of the run_date that can have their newest version in the hours. */
 function dedupRuns(request: RecomputeRequest, columns: SqlFragment): SqlFragment {
   const runs = db(request, 'runs');
   const runDate = date(request.runDate);
-  const narrow = request.hours === null
-    ? sql``
-    : sql`
-    PREWHERE key IN (SELECT key FROM ${runs} WHERE run_date = ${runDate}${hourFilter(sql`toStartOfHour(started_at)`, request.hours)})`;
   return sql`(
     SELECT ${columns}
-    FROM ${runs} FINAL${narrow}
+    FROM ${runs} FINAL
+    PREWHERE key IN (SELECT key FROM ${runs} WHERE run_date = ${runDate}${startedIn(request.hours)})
     WHERE run_date = ${runDate}
   )`;
 }
@@ -117,11 +128,11 @@ FROM
     toUInt64(1) AS n, toUInt64(isNotNull(duration_ms)) AS has_duration, ifNull(duration_ms, toFloat64(0)) AS duration
   FROM ${dedupRuns(request, sql`run_date, job, host, status, started_at, duration_ms, labels.key AS label_keys, labels.value AS label_values`)}
   ARRAY JOIN ${dimensions(request.labelKeys)} AS pair
-  WHERE 1${hourFilter(sql`toStartOfHour(started_at)`, request.hours)}
+  WHERE 1${startedIn(request.hours)}
   UNION ALL
   SELECT run_date, bucket, dimension, value, status, toUInt64(0), toUInt64(0), toFloat64(0)
   FROM ${target}
-  WHERE run_date = ${runDate}${hourFilter(sql`toStartOfHour(bucket)`, request.hours)}
+  WHERE run_date = ${runDate}${bucketIn(request.hours)}
 )
 GROUP BY run_date, bucket, dimension, value, status`;
 }
@@ -138,11 +149,11 @@ FROM
   SELECT run_date, ${bucketOf[tier]} AS bucket, job, file, path, toUInt64(1) AS n, x
   FROM ${dedupRuns(request, sql`run_date, job, started_at, metrics.file AS metric_files, metrics.path AS metric_paths, metrics.value AS metric_values`)}
   ARRAY JOIN metric_files AS file, metric_paths AS path, metric_values AS x
-  WHERE 1${hourFilter(sql`toStartOfHour(started_at)`, request.hours)}
+  WHERE 1${startedIn(request.hours)}
   UNION ALL
   SELECT run_date, bucket, job, file, path, toUInt64(0), toFloat64(0)
   FROM ${target}
-  WHERE run_date = ${runDate}${hourFilter(sql`toStartOfHour(bucket)`, request.hours)}
+  WHERE run_date = ${runDate}${bucketIn(request.hours)}
 )
 GROUP BY run_date, bucket, job, file, path`;
 }
@@ -160,7 +171,7 @@ FROM
   SELECT run_date, bucket AS hour_bucket, dimension, value, status, runs AS hour_runs, duration_count AS hour_count,
     duration_sum AS hour_sum, duration_min AS hour_min, duration_max AS hour_max, duration_digest AS hour_digest
   FROM ${db(request, 'rollup_runs_hour')} FINAL
-  WHERE run_date = ${date(request.runDate)}${dayFilter(sql`toStartOfDay(bucket)`, request.hours)}
+  WHERE run_date = ${date(request.runDate)}${bucketInDaysOf(request.hours)}
 )
 GROUP BY run_date, day, dimension, value, status`;
 }
@@ -175,7 +186,7 @@ FROM
   SELECT run_date, bucket AS hour_bucket, job, file, path, samples AS hour_samples, value_sum AS hour_sum,
     value_min AS hour_min, value_max AS hour_max
   FROM ${db(request, 'rollup_metrics_hour')} FINAL
-  WHERE run_date = ${date(request.runDate)}${dayFilter(sql`toStartOfDay(bucket)`, request.hours)}
+  WHERE run_date = ${date(request.runDate)}${bucketInDaysOf(request.hours)}
 )
 GROUP BY run_date, day, job, file, path`;
 }
