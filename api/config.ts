@@ -23,7 +23,8 @@ const identifier = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/, 'must be a 
 
 const envSchema = z.object({
   RUNLENS_API_HOST: z.string().min(1).default('127.0.0.1'),
-  RUNLENS_API_PORT: z.coerce.number().int().min(1).max(65535).default(localDefaults.apiPort),
+  /** 0 picks a free port (tests); startApi reports the one bound. */
+  RUNLENS_API_PORT: z.coerce.number().int().min(0).max(65535).default(localDefaults.apiPort),
   RUNLENS_CLICKHOUSE_URL: z.url().default(localClickhouseUrl),
   RUNLENS_CLICKHOUSE_DATABASE: identifier.default(localDefaults.database),
   RUNLENS_CLICKHOUSE_API_USER: z.string().min(1).default(localDefaults.users.api.name),
