@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   publish: async () => (await import('./publish-command.ts')).publishCommand,
   simulate: async () => (await import('./simulate-command.ts')).simulateCommand,
   sink: async () => (await import('./sink-command.ts')).sinkCommand,
+  rebuild: async () => (await import('./rebuild-command.ts')).rebuildCommand,
   demo: async () => (await import('./demo-command.ts')).demoCommand,
   api: async () => (await import('./api-command.ts')).apiCommand,
 };
