@@ -72,6 +72,8 @@ export type ApiConfig = Readonly<{
   queryTimeoutMs: number;
   ingestLagMs: number;
   corsOrigins: readonly string[];
+  /** The API listens on loopback only (dev tokens and the dev webhook secret are allowed). */
+  loopback: boolean;
   kafka: Readonly<{ brokers: readonly string[]; topic: string; sinkGroup: string }>;
   live: boolean;
   /** '' when the dashboard is not served. */
@@ -115,9 +117,6 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
   } catch (error) {
     throw new ApiConfigError((error as Error).message);
   }
-  if (alerting.enabled && alerting.devSecret && !loopback) {
-    throw new ApiConfigError(`RUNLENS_ALERT_WEBHOOK_SECRET: must be set when RUNLENS_API_HOST=${JSON.stringify(e.RUNLENS_API_HOST)} is not loopback (the dev secret is for the local stack only)`);
-  }
   const corsOrigins = e.RUNLENS_API_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ApiConfigError(`RUNLENS_API_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://host[:port]`);
@@ -135,6 +134,7 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     queryTimeoutMs: e.RUNLENS_API_QUERY_TIMEOUT_MS,
     ingestLagMs: e.RUNLENS_API_INGEST_LAG_MS,
     corsOrigins: Object.freeze(corsOrigins),
+    loopback,
     kafka: Object.freeze({ brokers: Object.freeze(e.RUNLENS_KAFKA_BROKERS.split(',').map((broker) => broker.trim())), topic: e.RUNLENS_KAFKA_TOPIC, sinkGroup: e.RUNLENS_KAFKA_SINK_GROUP }),
     live: e.RUNLENS_API_LIVE === '1',
     dashboardDir: e.RUNLENS_DASHBOARD_DIR,

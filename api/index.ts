@@ -13,7 +13,7 @@ import { createClickHouseClient, type ClickHouseClient } from '../clickhouse/cli
 import { createKafka } from '../ingest/kafka/index.ts';
 import { createAlerting, type Alerting } from './alerting/index.ts';
 import { createApp, type Api } from './app.ts';
-import { parseApiConfig, type ApiConfig } from './config.ts';
+import { ApiConfigError, parseApiConfig, type ApiConfig } from './config.ts';
 import { createLiveHub, registerLiveMetrics, type LiveHub } from './live/index.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
 import { loadDashboardFiles } from './static/dashboard-files.ts';
@@ -39,6 +39,9 @@ export interface StartApiOptions {
 }
 
 export async function startApi(config: ApiConfig, { log, signal, clock }: StartApiOptions): Promise<RunningApi> {
+  if (config.alerting.enabled && config.alerting.devSecret && !config.loopback) {
+    throw new ApiConfigError(`RUNLENS_ALERT_WEBHOOK_SECRET: must be set when RUNLENS_API_HOST=${JSON.stringify(config.host)} is not loopback (the dev secret is for the local stack only)`);
+  }
   const conn = { url: config.clickhouse.url, database: config.clickhouse.database };
   // ClickHouse stops the query at max_execution_time; the HTTP call waits a little longer for that error.
   const clickhouse = createClickHouseClient({ ...conn, ...config.clickhouse.api, requestTimeoutMs: config.queryTimeoutMs + 5_000 });

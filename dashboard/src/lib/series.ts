@@ -35,7 +35,7 @@ export function times(t: readonly number[]): Float64Array {
  * Counts by status stacked bottom-up (succeeded at the bottom), returned top-down so the
  * tallest bar is drawn first and each smaller one over it. `extra` adds live counts per bucket.
  */
-export function stackedRuns(response: TimeseriesResponse, extra?: ReadonlyMap<number, Partial<Record<Status, number>>>): { raw: Record<Status, Float64Array>; stacked: Float64Array[] } {
+export function stackedRuns(response: TimeseriesResponse, extra?: ReadonlyMap<number, Partial<Record<Status, number>>>): { raw: Record<Status, Float64Array>; stacked: Array<Array<number | null>> } {
   const length = response.t.length;
   const raw = {} as Record<Status, Float64Array>;
   for (const status of STATUSES) {
@@ -47,18 +47,19 @@ export function stackedRuns(response: TimeseriesResponse, extra?: ReadonlyMap<nu
       for (const status of STATUSES) raw[status][index]! += counts[status] ?? 0;
     }
   }
-  const stacked: Float64Array[] = [];
+  const stacked: Array<Array<number | null>> = [];
   const sum = new Float64Array(length);
   for (const status of STATUSES) {
     const values = raw[status];
-    const cumulative = new Float64Array(length);
-    for (let i = 0; i < length; i++) {
-      sum[i]! += values[i]!;
-      cumulative[i] = sum[i]!;
-    }
-    stacked.push(cumulative);
+    for (let i = 0; i < length; i++) sum[i]! += values[i]!;
+    stacked.push(bars(sum));
   }
   return { raw, stacked: stacked.reverse() };
+}
+
+/** Bar heights with empty buckets as null: uPlot would draw a hairline for a 0-high bar. */
+export function bars(values: ArrayLike<number>): Array<number | null> {
+  return Array.from(values, (value) => (value > 0 ? value : null));
 }
 
 export function aligned(x: Float64Array, ...series: Array<Float64Array | Array<number | null>>): uPlot.AlignedData {

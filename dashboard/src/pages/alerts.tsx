@@ -8,7 +8,7 @@ import type { RuleView } from '../../../api/alerting/alerting.ts';
 import { apiGet } from '../lib/api.ts';
 import { fmtDuration, fmtTime } from '../lib/format.ts';
 import { range, setCustom } from '../lib/range.ts';
-import { aligned, times } from '../lib/series.ts';
+import { aligned, bars, times } from '../lib/series.ts';
 import { useQuery } from '../lib/use-query.ts';
 
 interface AlertView { rule: string; fingerprint: string; state: string; labels: Record<string, string>; annotations: Record<string, string>; value: number | null; since: string | null; firingSince: string | null; error: string | null }
@@ -41,7 +41,7 @@ export function Alerts() {
       for (let i = 0; i < buckets; i++) sum[i]! += column[i]!;
       stacked.push(Float64Array.from(sum));
     }
-    return aligned(times(t), ...stacked.reverse());
+    return aligned(times(t), ...stacked.reverse().map(bars));
   }, [history.data]);
 
   const alerts = current.data?.alerts ?? [];
@@ -62,17 +62,18 @@ export function Alerts() {
           })}
         />
       </Panel>
-      <div class="two-col">
+      <div class="stack">
         <Panel title={<>Current alerts <span class="muted small">{current.data ? alerts.length : ''}</span></>} state={stateOf(current, alerts.length === 0)} empty="Nothing pending or firing." error={current.error} id="alerts-current">
           <table class="grid">
-            <thead><tr><th>state</th><th>rule</th><th>labels</th><th class="num">value</th><th>since</th></tr></thead>
+            <thead><tr><th>state</th><th>rule</th><th>summary</th><th>labels</th><th class="num">value</th><th>since</th></tr></thead>
             <tbody>
               {alerts.map((alert) => (
                 <tr key={`${alert.rule}:${alert.fingerprint}`}>
                   <td><span class="status" style={{ background: STATE_COLORS[alert.state] ?? PALETTE.cancelled }}>{alert.state}</span></td>
-                  <td class="mono">{alert.rule}{alert.error ? <div class="bad-text small">{alert.error}</div> : null}{alert.annotations['summary'] ? <div class="muted small">{alert.annotations['summary']}</div> : null}</td>
-                  <td>{Object.entries(alert.labels).map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</td>
-                  <td class="num">{alert.value ?? '–'}</td>
+                  <td class="mono nowrap">{alert.rule}</td>
+                  <td class="wrap">{alert.error ? <span class="bad-text">{alert.error}</span> : alert.annotations['summary'] ?? ''}</td>
+                  <td><Labels labels={alert.labels} /></td>
+                  <td class="num">{fmtValue(alert.value)}</td>
                   <td class="nowrap">{alert.since ? fmtTime(Date.parse(alert.since)) : '–'}</td>
                 </tr>
               ))}
@@ -107,8 +108,8 @@ export function Alerts() {
                   <td class="nowrap">{fmtTime(Date.parse(event.at))}</td>
                   <td class="mono">{event.rule}</td>
                   <td>{event.from} → <b style={{ color: STATE_COLORS[event.to] }}>{event.to}</b>{event.silenced ? <span class="tag">silenced</span> : null}</td>
-                  <td>{Object.entries(event.labels).map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</td>
-                  <td class="num">{event.value ?? '–'}</td>
+                  <td><Labels labels={event.labels} /></td>
+                  <td class="num">{fmtValue(event.value)}</td>
                   <td class="small">{event.notified.join(', ') || '–'}</td>
                 </tr>
               ))}
@@ -118,4 +119,13 @@ export function Alerts() {
       </Panel>
     </div>
   );
+}
+
+/** The rule name and severity have their own columns. */
+function Labels({ labels }: { labels: Record<string, string> }) {
+  return <>{Object.entries(labels).filter(([key]) => key !== 'alertname' && key !== 'severity').map(([k, v]) => <span class="tag" key={k}>{k}={v}</span>)}</>;
+}
+
+function fmtValue(value: number | null): string {
+  return value === null ? '–' : String(Math.round(value * 1000) / 1000);
 }

@@ -7,7 +7,7 @@ import { apiGet, type IngestErrorsResponse } from '../lib/api.ts';
 import { fmtCount, fmtTime } from '../lib/format.ts';
 import { range, rangeParams, setCustom } from '../lib/range.ts';
 import { navigate } from '../lib/router.ts';
-import { aligned, times } from '../lib/series.ts';
+import { aligned, bars, times } from '../lib/series.ts';
 import { useQuery } from '../lib/use-query.ts';
 
 export function Errors() {
@@ -23,7 +23,7 @@ export function Errors() {
       const index = Math.floor((error.occurred_at_ms / 1000 - r.from) / step);
       if (index >= 0 && index < buckets) counts[index]!++;
     }
-    return aligned(times(Array.from(t)), counts);
+    return aligned(times(Array.from(t)), bars(counts));
   }, [errors.data]);
   const list = errors.data?.errors ?? [];
   return (

@@ -105,7 +105,7 @@ export function Runs() {
         </select>
         {FILTERS.some((name) => filters[name]) ? <button type="button" onClick={() => setParams(Object.fromEntries(FILTERS.map((name) => [name, undefined])))}>clear</button> : null}
       </form>
-      <Panel title={<>Matching runs over time <span class="muted small">{total !== null ? `· ${fmtCount(total)} runs` : ''}</span></>} state={stateOf(series, total === 0)} error={series.error} height={150} loading={series.loading} id="chart-runs-search">
+      <Panel title={<>{filters.key ? 'Runs over time for the other filters' : 'Matching runs over time'} <span class="muted small">{total !== null ? `· ${fmtCount(total)} runs` : ''}{filters.key ? ' · the key prefix filters the table' : ''}</span></>} state={stateOf(series, total === 0)} error={series.error} height={150} loading={series.loading} id="chart-runs-search">
         <Chart
           data={chart}
           shape="runs-search"
