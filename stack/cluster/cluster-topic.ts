@@ -15,10 +15,13 @@ export async function ensureReplicatedTopic(
     try {
       created = await admin.createTopics({
         topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }],
-        waitForLeaders: true,
+        // kafkajs' own wait fails with UNKNOWN_TOPIC_OR_PARTITION when the broker it asks has
+        // not yet seen the new topic in the KRaft metadata log: the loop below waits instead.
+        waitForLeaders: false,
       });
     } catch (error) {
-      if (!(await admin.listTopics()).includes(topic)) throw error;
+      // TOPIC_ALREADY_EXISTS from a concurrent creator is fine; anything else is not.
+      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
     }
     const deadline = Date.now() + 30_000;
     for (;;) {
