@@ -8,16 +8,18 @@ export interface QueryState<T> {
   loading: boolean;
   /** ms the last successful request took. */
   ms: number | null;
+  /** The key `data` was loaded for (the previous one while a new key loads). */
+  dataKey: string | null;
 }
 
 export function useQuery<T>(key: string | null, load: (signal: AbortSignal) => Promise<T>): QueryState<T> & { reload(): void } {
-  const [state, setState] = useState<QueryState<T>>({ data: null, error: null, loading: key !== null, ms: null });
+  const [state, setState] = useState<QueryState<T>>({ data: null, error: null, loading: key !== null, ms: null, dataKey: null });
   const [generation, setGeneration] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
   useEffect(() => {
     if (key === null) {
-      setState({ data: null, error: null, loading: false, ms: null });
+      setState({ data: null, error: null, loading: false, ms: null, dataKey: null });
       return;
     }
     const controller = new AbortController();
@@ -25,7 +27,7 @@ export function useQuery<T>(key: string | null, load: (signal: AbortSignal) => P
     setState((previous) => ({ ...previous, loading: true }));
     loadRef.current(controller.signal).then(
       (data) => {
-        if (!controller.signal.aborted) setState({ data, error: null, loading: false, ms: performance.now() - started });
+        if (!controller.signal.aborted) setState({ data, error: null, loading: false, ms: performance.now() - started, dataKey: key });
       },
       (error: Error) => {
         if (!controller.signal.aborted) setState((previous) => ({ ...previous, error, loading: false }));

@@ -31,11 +31,15 @@ export function Overview() {
   const r = range.value;
   const key = `${r.from}:${r.to}`;
   const span = r.to - r.from;
+  // The critical path is two queries: counts by status (the failure rate is derived from
+  // them) and the duration percentiles. The previous period and the failing jobs are asked
+  // for once the counts have landed, so they never compete with the first charts.
   const runs = useQuery(key, (signal) => apiGet<TimeseriesResponse>('/api/v1/timeseries', { ...rangeParams(r), metric: 'runs' }, signal));
-  const previous = useQuery(key, (signal) => apiGet<TimeseriesResponse>('/api/v1/timeseries', { from: String(r.from - span), to: String(r.to - span), metric: 'runs' }, signal));
-  const failure = useQuery(key, (signal) => apiGet<TimeseriesResponse>('/api/v1/timeseries', { ...rangeParams(r), metric: 'failure_rate' }, signal));
   const duration = useQuery(key, (signal) => apiGet<TimeseriesResponse>('/api/v1/timeseries', { ...rangeParams(r), metric: 'duration' }, signal));
-  const jobs = useQuery(key, (signal) => apiGet<BreakdownResponse>('/api/v1/breakdown', { ...rangeParams(r), by: 'job', limit: 500 }, signal));
+  const landed = runs.dataKey;
+  const previous = useQuery(landed, (signal) => apiGet<TimeseriesResponse>('/api/v1/timeseries', { from: String(r.from - span), to: String(r.to - span), metric: 'runs' }, signal));
+  const jobs = useQuery(landed, (signal) => apiGet<BreakdownResponse>('/api/v1/breakdown', { ...rangeParams(r), by: 'job', limit: 500 }, signal));
+  const failure = useMemo(() => ({ data: runs.data ? failureRate(runs.data) : null, error: runs.error, loading: runs.loading }), [runs.data, runs.error, runs.loading]);
 
   const overlay = useLive(r, runs.data);
   const zoom = (from: number, to: number) => setCustom(from, to);
@@ -200,6 +204,15 @@ export function Overview() {
       </div>
     </div>
   );
+}
+
+/** failures / finished per bucket, from the counts by status (null where nothing finished). */
+function failureRate(response: TimeseriesResponse): TimeseriesResponse {
+  const n = response.t.length;
+  const at = (name: string, index: number) => response.series[name]?.[index] ?? 0;
+  const failures = Array.from({ length: n }, (_, i) => at('failed', i) + at('timeout', i));
+  const finished = Array.from({ length: n }, (_, i) => at('total', i) - at('running', i));
+  return { ...response, metric: 'failure_rate', series: { failure_rate: failures.map((value, i) => (finished[i]! > 0 ? value / finished[i]! : null)), failures, finished } };
 }
 
 function Kpi(props: { label: string; value: string; hint?: string; bad?: boolean; id?: string }) {
