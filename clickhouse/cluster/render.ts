@@ -28,6 +28,9 @@ export interface ClusterLayout {
 
 export const LOCAL_SUFFIX = '_local';
 
+/** Where `migrate --cluster` and the local cluster keep the Replicated tables in ZooKeeper. */
+export const DEFAULT_ZOOKEEPER_PREFIX = '/runlens/tables';
+
 export class ClusterRenderError extends Error {
   override readonly name = 'ClusterRenderError';
 }

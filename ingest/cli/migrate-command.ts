@@ -1,12 +1,11 @@
 // `runlens migrate`: applies clickhouse/migrations as the admin user; safe to run twice.
 import { createClickHouseClient } from '../../clickhouse/clickhouse-client.ts';
 import { migrateCluster } from '../../clickhouse/cluster/migrate-cluster.ts';
+import { DEFAULT_ZOOKEEPER_PREFIX } from '../../clickhouse/cluster/render.ts';
 import { migrate } from '../../clickhouse/migrate.ts';
 import { parseIngestConfig } from '../config.ts';
 import { parseCommandArgs, type Command } from './command.ts';
 
-// Where the Replicated tables keep their state in ZooKeeper (`/{shard}/<db>/<table>` below it).
-const clusterZooKeeperPrefix = '/runlens/tables';
 
 export const migrateCommand: Command = {
   name: 'migrate',
@@ -36,7 +35,7 @@ RUNLENS_CLICKHOUSE_ADMIN_USER / _PASSWORD, RUNLENS_KAFKA_BROKERS, RUNLENS_KAFKA_
         kafkaGroup: `${config.kafka.sinkGroup}-engine`,
       };
       const result = values.cluster
-        ? await migrateCluster(client, variables, { cluster: values['cluster-name'], zooKeeperPrefix: clusterZooKeeperPrefix }, { log: io.err })
+        ? await migrateCluster(client, variables, { cluster: values['cluster-name'], zooKeeperPrefix: DEFAULT_ZOOKEEPER_PREFIX }, { log: io.err })
         : await migrate(client, variables, { log: io.err });
       io.out(`migrations: ${result.applied.length} applied, ${result.alreadyApplied} already applied, ${result.skipped.length} skipped (server too old)`);
       return 0;

@@ -9,6 +9,7 @@
 //   ClickHouse node i    HTTP base+123+i (26123..), TCP base+900+i, interserver base+950+i
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ZOOKEEPER_PREFIX } from '../../clickhouse/cluster/render.ts';
 import { repoRoot } from '../config.ts';
 import { localDefaults } from '../local-defaults.ts';
 
@@ -86,7 +87,7 @@ export function parseClusterConfig(env: NodeJS.ProcessEnv = process.env): Cluste
     stateDir,
     dir: join(stateDir, 'cluster'),
     name: 'runlens',
-    zooKeeperPrefix: '/runlens/tables',
+    zooKeeperPrefix: DEFAULT_ZOOKEEPER_PREFIX,
     zookeeper: { port: base + 181, address: `127.0.0.1:${base + 181}` },
     kafka: {
       brokers,
