@@ -22,6 +22,8 @@ const { values } = parseArgs({
     database: { type: 'string', default: 'runlens_bench' },
     'skip-generate': { type: 'boolean', default: false },
     'skip-rebuild': { type: 'boolean', default: false },
+    /** Merge every rollup partition into one part first: the steady state of closed months. */
+    optimize: { type: 'boolean', default: false },
     runs: { type: 'string', default: '9' },
   },
 });
@@ -89,18 +91,29 @@ if (!values['skip-rebuild']) {
   log(`rebuild: ${result.rebuilt} run_dates in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+if (values.optimize) {
+  const started = Date.now();
+  for (const table of ['rollup_runs_minute', 'rollup_runs_hour', 'rollup_runs_day', 'rollup_metrics_minute', 'rollup_metrics_hour', 'rollup_metrics_day']) {
+    await command(`OPTIMIZE TABLE ${database}.${table} FINAL`);
+  }
+  log(`optimize: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
 const sizes = await select<{ table: string; rows: number; bytes: number }>(`SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = '${database}' AND active GROUP BY table ORDER BY table`);
 for (const size of sizes) log(`  ${size.table.padEnd(24)} ${String(size.rows).padStart(12)} rows ${(size.bytes / 2 ** 20).toFixed(1).padStart(9)} MiB`);
 
-/** The overview: timeseries by status + top jobs, over the `span` days ending with the last day. */
-function overview(span: number, source: 'rollup' | 'raw'): string[] {
+/**
+ * The overview: timeseries by status + top jobs with their failures, over the `span` days
+ * ending with the last day. With `quantiles`, the top jobs also get p50/p95 durations.
+ */
+function overview(span: number, source: 'rollup' | 'raw', quantiles = false): string[] {
   const to = `toDateTime('${dayText(Date.parse(`${lastDay}T00:00:00Z`) + 86_400_000)} 00:00:00')`;
   const from = `toDateTime('${dayText(Date.parse(`${lastDay}T00:00:00Z`) - (span - 1) * 86_400_000)} 00:00:00')`;
   if (source === 'rollup') {
     const tier = span <= 2 ? 'hour' : 'day';
     return [
       `SELECT bucket, status, sum(runs) AS runs FROM ${database}.rollup_runs_${tier} FINAL WHERE dimension = 'all' AND bucket >= ${from} AND bucket < ${to} GROUP BY bucket, status ORDER BY bucket, status`,
-      `SELECT value AS job, sum(runs) AS total, sumIf(runs, status = 'failed') AS failed, quantilesTDigestMerge(0.5, 0.95)(duration_digest) AS q
+      `SELECT value AS job, sum(runs) AS total, sumIf(runs, status = 'failed') AS failed${quantiles ? ', quantilesTDigestMerge(0.5, 0.95)(duration_digest) AS q' : ''}
        FROM ${database}.rollup_runs_day FINAL WHERE dimension = 'job' AND bucket >= toStartOfDay(${from}) AND bucket < ${to} GROUP BY job ORDER BY total DESC LIMIT 10`,
     ];
   }
@@ -111,17 +124,17 @@ function overview(span: number, source: 'rollup' | 'raw'): string[] {
   return [
     `SELECT ${bucket}(started_at) AS b, status, count() AS runs FROM (SELECT started_at, status FROM ${database}.runs FINAL WHERE ${runDates})
      WHERE started_at >= ${from} AND started_at < ${to} GROUP BY b, status ORDER BY b, status`,
-    `SELECT job, count() AS total, countIf(status = 'failed') AS failed, quantilesTDigest(0.5, 0.95)(duration_ms) AS q
+    `SELECT job, count() AS total, countIf(status = 'failed') AS failed${quantiles ? ', quantilesTDigest(0.5, 0.95)(duration_ms) AS q' : ''}
      FROM (SELECT job, started_at, status, duration_ms FROM ${database}.runs FINAL WHERE ${runDates})
      WHERE started_at >= ${from} AND started_at < ${to} GROUP BY job ORDER BY total DESC LIMIT 10`,
   ];
 }
 
-async function timeOverview(span: number, source: 'rollup' | 'raw', runs: number): Promise<{ p50: number; p95: number }> {
+async function timeOverview(span: number, source: 'rollup' | 'raw', runs: number, quantiles = false): Promise<{ p50: number; p95: number }> {
   const timings: number[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const started = performance.now();
-    for (const query of overview(span, source)) await select(query);
+    for (const query of overview(span, source, quantiles)) await select(query);
     if (i > 0) timings.push(performance.now() - started); // the first run warms caches
   }
   timings.sort((a, b) => a - b);
@@ -137,6 +150,10 @@ for (const span of [1, 30, 365].filter((span) => span <= days)) {
     results[`${source}/${span}`] = result;
     log(`overview ${String(span).padStart(3)} d on ${source.padEnd(6)}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms (${runs} runs)`);
   }
+}
+for (const span of [1, 30, 365].filter((span) => span <= days)) {
+  const result = await timeOverview(span, 'rollup', Number(values.runs), true);
+  log(`overview ${String(span).padStart(3)} d on rollup with p50/p95 per top job: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms`);
 }
 const ratio = (a: string, b: string) => (results[a] && results[b] ? (results[a].p50 / results[b].p50).toFixed(2) : 'n/a');
 log(`ratio 365d/1d: rollup ${ratio('rollup/365', 'rollup/1')}, raw ${ratio('raw/365', 'raw/1')}`);
