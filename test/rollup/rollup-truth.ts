@@ -90,29 +90,46 @@ export async function storedMetrics(pipeline: TestPipeline, tier: TierName): Pro
   return new Map(rows.map(({ id, ...cell }) => [id, cell]));
 }
 
-/** Differences between two cell maps, as readable lines (empty when equal). */
-export function diffCells<T extends object>(what: string, expected: Map<string, T>, actual: Map<string, T>): string[] {
+/**
+ * Differences between two cell maps, as readable lines (empty when equal). Counts, min and
+ * max must be identical; sums of non-integral values may differ in the last bits only,
+ * because floating-point addition depends on the order (`sumTolerance`, relative; 0 = exact).
+ */
+export function diffCells<T extends object>(what: string, expected: Map<string, T>, actual: Map<string, T>, sumTolerance = 0): string[] {
   const lines: string[] = [];
   for (const [id, cell] of expected) {
     const got = actual.get(id);
     if (!got) lines.push(`${what} ${id}: missing, expected ${JSON.stringify(cell)}`);
-    else if (JSON.stringify(normalise(got)) !== JSON.stringify(normalise(cell))) lines.push(`${what} ${id}: got ${JSON.stringify(got)}, expected ${JSON.stringify(cell)}`);
+    else if (!sameCell(normalise(got), normalise(cell), sumTolerance)) lines.push(`${what} ${id}: got ${JSON.stringify(got)}, expected ${JSON.stringify(cell)}`);
   }
   for (const [id, cell] of actual) if (!expected.has(id)) lines.push(`${what} ${id}: unexpected ${JSON.stringify(cell)}`);
   return lines;
+}
+
+function sameCell(got: Record<string, number>, want: Record<string, number>, sumTolerance: number): boolean {
+  const keys = Object.keys(want);
+  if (JSON.stringify(Object.keys(got)) !== JSON.stringify(keys)) return false;
+  return keys.every((key) => {
+    const [a, b] = [got[key]!, want[key]!];
+    if (a === b) return true;
+    return key.endsWith('_sum') && Math.abs(a - b) <= sumTolerance * Math.max(Math.abs(a), Math.abs(b));
+  });
 }
 
 function normalise(cell: object): Record<string, number> {
   return Object.fromEntries(Object.entries(cell).map(([key, value]) => [key, Number(value)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
 }
 
-/** Every tier, runs and metrics, against the brute force: all differences. */
-export async function compareAllTiers(pipeline: TestPipeline, labelKeys: readonly string[]): Promise<string[]> {
+/**
+ * Every tier, runs and metrics, against the brute force: all differences. Data with
+ * non-integral metric values (the simulator's) needs a relative `sumTolerance` such as 1e-9.
+ */
+export async function compareAllTiers(pipeline: TestPipeline, labelKeys: readonly string[], sumTolerance = 0): Promise<string[]> {
   const runs = await dedupRuns(pipeline);
   const lines: string[] = [];
   for (const tier of ['minute', 'hour', 'day'] as const) {
-    lines.push(...diffCells(`runs/${tier}`, expectedRuns(runs, tier, labelKeys), await storedRuns(pipeline, tier)));
-    lines.push(...diffCells(`metrics/${tier}`, expectedMetrics(runs, tier), await storedMetrics(pipeline, tier)));
+    lines.push(...diffCells(`runs/${tier}`, expectedRuns(runs, tier, labelKeys), await storedRuns(pipeline, tier), sumTolerance));
+    lines.push(...diffCells(`metrics/${tier}`, expectedMetrics(runs, tier), await storedMetrics(pipeline, tier), sumTolerance));
   }
   return lines;
 }
