@@ -14,7 +14,9 @@ import { MetricsRegistry } from './metrics/registry.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
 import { requireRole } from './middleware/require-role.ts';
+import { createRollups, type RollupSettings } from './queries/rollup-plan.ts';
 import { rawRunsSource } from './queries/timeseries-raw-source.ts';
+import { rollupTimeseriesSource } from './queries/timeseries-rollup-source.ts';
 import type { TimeseriesSource } from './queries/timeseries.ts';
 import { ROUTES, type RouteDeps } from './routes.ts';
 import { createRateLimiter } from './sql-console/rate-limit.ts';
@@ -28,8 +30,13 @@ export interface AppDeps {
   log?: (line: string) => void;
   /** Shared with the rest of the process, so other parts can register gauges. */
   metrics?: MetricsRegistry;
-  /** Tried in order; the raw `runs` source is always last, so every request has an answer. */
+  /** Tried in order, after the rollup source; the raw `runs` source is always last, so every request has an answer. */
   timeseriesSources?: readonly TimeseriesSource[];
+  /**
+   * Read the rollup tables where they answer exactly (timeseries, jobs, breakdown,
+   * job-series); absent: everything reads `runs` (tests whose data has no rollups).
+   */
+  rollups?: RollupSettings;
   kafkaCheck?: () => Promise<void>;
   /** The read-only `sql` user's client for POST /api/v1/sql; absent: the console answers 503. */
   sqlClickhouse?: ClickHouseClient;
@@ -53,13 +60,15 @@ export function createApp(deps: AppDeps): Api {
   const metrics = deps.metrics ?? new MetricsRegistry();
   const runner = createQueryRunner({ clickhouse: deps.clickhouse, timeoutMs: deps.config.queryTimeoutMs, metrics, log });
   const hub = deps.liveHub;
+  const rollups = deps.rollups ? createRollups(deps.rollups, runner, clock) : null;
   const routeDeps: RouteDeps = {
     clickhouse: deps.clickhouse,
     runner,
     config: deps.config,
     clock,
     metrics,
-    timeseriesSources: [...(deps.timeseriesSources ?? []), rawRunsSource],
+    timeseriesSources: [...(rollups ? [rollupTimeseriesSource(rollups)] : []), ...(deps.timeseriesSources ?? []), rawRunsSource],
+    rollups,
     kafkaCheck: deps.kafkaCheck,
     sqlClickhouse: deps.sqlClickhouse ?? null,
     sqlLimiter: createRateLimiter(deps.config.sqlConsole.ratePerMinute),

@@ -54,6 +54,11 @@ const envSchema = z.object({
   RUNLENS_SQL_RATE_PER_MINUTE: positiveInt.max(100_000).default(60),
   /** SQL console: rows returned to the browser; the sql user's max_result_rows still bounds the query. */
   RUNLENS_SQL_MAX_ROWS: positiveInt.max(100_000).default(10_000),
+  /** Read the rollup tables where they answer exactly; 0: every query reads `runs`. */
+  RUNLENS_API_ROLLUPS: z.enum(['0', '1']).default('1'),
+  /** The sink's rollup label keys and minute-tier retention (same variables, same defaults as ingest/config.ts): what the rollups hold. */
+  RUNLENS_ROLLUP_LABEL_KEYS: z.string().default('region,tier'),
+  RUNLENS_RETENTION_MINUTE_DAYS: z.coerce.number().int().min(0).default(35),
   /** Where the local watcher/publish spool lives, for the pipeline strip's spool depth (same machine only). */
   RUNLENS_SPOOL_DIR: z.string().default(''),
 });
@@ -80,6 +85,8 @@ export type ApiConfig = Readonly<{
   dashboardDir: string;
   sqlConsole: Readonly<{ ratePerMinute: number; maxRows: number }>;
   spoolDir: string;
+  /** null: RUNLENS_API_ROLLUPS=0. */
+  rollups: Readonly<{ labelKeys: readonly string[]; minuteRetentionDays: number }> | null;
   alerting: AlertingConfig;
 }>;
 
@@ -140,6 +147,9 @@ export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     dashboardDir: e.RUNLENS_DASHBOARD_DIR,
     sqlConsole: Object.freeze({ ratePerMinute: e.RUNLENS_SQL_RATE_PER_MINUTE, maxRows: e.RUNLENS_SQL_MAX_ROWS }),
     spoolDir: e.RUNLENS_SPOOL_DIR,
+    rollups: e.RUNLENS_API_ROLLUPS === '1'
+      ? Object.freeze({ labelKeys: Object.freeze([...new Set(e.RUNLENS_ROLLUP_LABEL_KEYS.split(',').map((key) => key.trim()).filter((key) => key !== ''))]), minuteRetentionDays: e.RUNLENS_RETENTION_MINUTE_DAYS })
+      : null,
     alerting,
   });
 }

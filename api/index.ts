@@ -16,6 +16,7 @@ import { createApp, type Api } from './app.ts';
 import { ApiConfigError, parseApiConfig, type ApiConfig } from './config.ts';
 import { createLiveHub, registerLiveMetrics, type LiveHub } from './live/index.ts';
 import { MetricsRegistry } from './metrics/registry.ts';
+import type { RollupSettings } from './queries/rollup-plan.ts';
 import { loadDashboardFiles } from './static/dashboard-files.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -79,9 +80,10 @@ export async function startApi(config: ApiConfig, { log, signal, clock }: StartA
   // RUNLENS_ALERTING=0: this instance only serves /api/v1/alerts from ClickHouse.
   if (config.alerting.enabled) await alerting.start();
 
+  const rollups = config.rollups ? await rollupSettings(clickhouse, config.rollups, log) : null;
   const dashboard = loadDashboardFiles(config.dashboardDir);
   if (config.dashboardDir !== '' && dashboard.size === 0) log(JSON.stringify({ level: 'warn', msg: 'dashboard not built; / explains how', dir: config.dashboardDir }));
-  const api = createApp({ clickhouse, config, log, metrics, sqlClickhouse, alerting, dashboard, ...(liveHub ? { liveHub } : {}), ...(clock ? { clock } : {}) });
+  const api = createApp({ clickhouse, config, log, metrics, sqlClickhouse, alerting, dashboard, ...(rollups ? { rollups } : {}), ...(liveHub ? { liveHub } : {}), ...(clock ? { clock } : {}) });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: api.app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
@@ -117,6 +119,35 @@ export async function startApi(config: ApiConfig, { log, signal, clock }: StartA
   };
   signal?.addEventListener('abort', () => void stop(), { once: true });
   return { url: `http://${host}:${port}`, port, api, liveHub, alerting, stop };
+}
+
+/**
+ * The rollups' hour and day buckets are the server's toStartOfHour/toStartOfDay; the API's
+ * buckets are UTC. Summing them into the API's buckets is exact only when they line up:
+ * without aligned hours the rollups are not read at all, without aligned days the day tier
+ * is skipped (hours are summed instead). ClickHouse unreachable at start: no rollups
+ * (the queries still answer from `runs`), said in the log.
+ */
+async function rollupSettings(clickhouse: ClickHouseClient, rollups: NonNullable<ApiConfig['rollups']>, log: (line: string) => void): Promise<RollupSettings | null> {
+  const probe = 1_700_000_000 + 12_345; // an instant inside an hour and a day
+  try {
+    const rows = await (await clickhouse.query({
+      query: `SELECT toUInt32(toStartOfHour(toDateTime(${probe}))) AS h, toUInt32(toStartOfDay(toDateTime(${probe}))) AS d, timezone() AS tz`,
+      format: 'JSONEachRow',
+    })).json<{ h: number; d: number; tz: string }>();
+    const row = rows[0];
+    const hourAligned = row !== undefined && Number(row.h) === probe - (probe % 3600);
+    const dayAligned = row !== undefined && Number(row.d) === probe - (probe % 86_400);
+    if (!hourAligned) {
+      log(JSON.stringify({ level: 'warn', msg: 'rollups not read: the server time zone does not start hours on UTC hours', tz: row?.tz }));
+      return null;
+    }
+    if (!dayAligned) log(JSON.stringify({ level: 'info', msg: 'rollups: day tier not read (the server day does not start at UTC midnight); hours are summed instead', tz: row?.tz }));
+    return { labelKeys: rollups.labelKeys, minuteRetentionDays: rollups.minuteRetentionDays, dayTier: dayAligned };
+  } catch (error) {
+    log(JSON.stringify({ level: 'warn', msg: 'rollups not read: could not ask ClickHouse for its time zone', error: String(error).slice(0, 300) }));
+    return null;
+  }
 }
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@
 // cannot drift from what the handlers validate and return (the tests also parse every
 // response with the same schemas).
 import { z } from 'zod';
+import { COMPLETE_UNTIL_RULE } from './queries/timeseries.ts';
 import type { RouteSpec } from './routes.ts';
 
 const errorBody = z.object({ error: z.object({ status: z.number().int(), message: z.string() }) });
@@ -15,6 +16,21 @@ const ERROR_TEXT: Record<number, string> = {
   429: 'Rate limit or quota reached; see Retry-After.',
   503: 'ClickHouse unreachable or overloaded, or the module is not enabled on this instance; see Retry-After.',
 };
+
+const DESCRIPTION = [
+  'Run history: time series, breakdowns, run search and detail. Bearer tokens with roles viewer < analyst < admin.',
+  '',
+  'Where the answers come from: /timeseries, /jobs, /breakdown and /job-series read the rollup tables (runs per minute, hour and day',
+  'by job, host, rolled-up label and status; see clickhouse/README.md) whenever those hold the answer exactly, and `runs FINAL` otherwise',
+  '(two filter dimensions at once, a label key that is not rolled up, error_type, a leaf filtered by anything but the job, minutes older',
+  'than the minute tier keeps, or rollups no maintainer has written yet). Each response says which in `source`. A long range reads whole',
+  'days from the day tier (when the step allows) and only its edges from the hour and minute tiers. From the rollups, /jobs and',
+  '/breakdown count the window widened to whole minutes (`from`/`to` in the response), /jobs gives last_run_at_ms as the start of the',
+  'newest bucket with runs, and duration percentiles come from merged TDigest states (close to, not identical with, the raw ones).',
+  'The raw source counts a run only when its run_date is within a day of the range; the rollups count every run where it started.',
+  '',
+  `complete_until: ${COMPLETE_UNTIL_RULE}`,
+].join('\n');
 
 export function buildOpenApi(routes: readonly RouteSpec[], version: string): object {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -53,7 +69,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): obj
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'runlens query API', version, description: 'Run history: time series, breakdowns, run search and detail. Bearer tokens with roles viewer < analyst < admin.' },
+    info: { title: 'runlens query API', version, description: DESCRIPTION },
     servers: [{ url: '/' }],
     paths,
     components: {

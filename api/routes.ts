@@ -21,6 +21,7 @@ import { ingestErrors, ingestErrorsQuery, ingestErrorsResponse } from './queries
 import { jobSeries, jobSeriesQuery, jobSeriesResponse } from './queries/job-series.ts';
 import { leaves, leavesQuery, leavesResponse } from './queries/leaves.ts';
 import { pipeline, pipelineQuery, pipelineResponse } from './queries/pipeline.ts';
+import type { Rollups } from './queries/rollup-plan.ts';
 import { checkRate, type RateLimiter } from './sql-console/rate-limit.ts';
 import { runConsoleQuery, sqlRequest, sqlResponse } from './sql-console/sql-runner.ts';
 import { badRequest } from './http/api-error.ts';
@@ -35,6 +36,8 @@ export interface RouteDeps {
   clock: () => number;
   metrics: MetricsRegistry;
   timeseriesSources: readonly TimeseriesSource[];
+  /** The rollup tables and their watermark; null: every query reads `runs`. */
+  rollups: Rollups | null;
   kafkaCheck?: (() => Promise<void>) | undefined;
   /** The read-only `sql` user's client (no settings, no compression); null: no SQL console here. */
   sqlClickhouse: ClickHouseClient | null;
@@ -104,7 +107,7 @@ export const ROUTES: readonly RouteSpec[] = [
     response: { contentType: 'application/json', description: 'Top values.', schema: breakdownResponse },
     async handle(c, deps) {
       const params = parseQuery(c, breakdownQuery);
-      return c.json(await breakdown(params, { runner: deps.runner, nowMs: deps.clock(), signal: signalOf(c) }));
+      return c.json(await breakdown(params, { runner: deps.runner, nowMs: deps.clock(), ingestLagMs: deps.config.ingestLagMs, rollups: deps.rollups, signal: signalOf(c) }));
     },
   },
   {
@@ -149,7 +152,7 @@ export const ROUTES: readonly RouteSpec[] = [
     response: { contentType: 'application/json', description: 'Jobs, most runs first.', schema: jobsResponse },
     async handle(c, deps) {
       const params = parseQuery(c, jobsQuery);
-      return c.json(await jobs(params, { runner: deps.runner, nowMs: deps.clock(), signal: signalOf(c) }));
+      return c.json(await jobs(params, { runner: deps.runner, nowMs: deps.clock(), ingestLagMs: deps.config.ingestLagMs, rollups: deps.rollups, signal: signalOf(c) }));
     },
   },
   {
@@ -163,7 +166,7 @@ export const ROUTES: readonly RouteSpec[] = [
     response: { contentType: 'application/json', description: 'Column-oriented series, one per job.', schema: jobSeriesResponse },
     async handle(c, deps) {
       const params = parseQuery(c, jobSeriesQuery);
-      return c.json(await jobSeries(params, { runner: deps.runner, nowMs: deps.clock(), signal: signalOf(c) }));
+      return c.json(await jobSeries(params, { runner: deps.runner, nowMs: deps.clock(), ingestLagMs: deps.config.ingestLagMs, rollups: deps.rollups, signal: signalOf(c) }));
     },
   },
   {
@@ -211,6 +214,7 @@ export const ROUTES: readonly RouteSpec[] = [
         ingestLagMs: deps.config.ingestLagMs,
         kafka: deps.kafkaPositions,
         spoolDir: deps.config.spoolDir || undefined,
+        rollups: deps.rollups,
         signal: signalOf(c),
       }));
     },

@@ -1,6 +1,7 @@
 // GET /api/v1/job-series: one metric over time per job, column-oriented like
 // /api/v1/timeseries ({ t, series: { <job>: [...] } }): the Jobs page's sparklines and the
 // Metrics page's leaf-by-job chart. The busiest `jobs` jobs of the window get a series.
+// From the rollups when they can answer (job-series-rollup.ts), else from `runs FINAL`.
 import { z } from 'zod';
 import { num, sql, str, type SqlFragment } from '../../clickhouse/sql.ts';
 import type { QueryRunner } from '../clickhouse/query-runner.ts';
@@ -8,6 +9,8 @@ import { badParameter } from '../http/api-error.ts';
 import { filterParams, intParam, rangeParams } from '../http/params.ts';
 import { resolveRange } from '../http/range.ts';
 import { allOf, FAILURE_STATUSES, filterConditions, finiteOrNull, startedWithin } from './run-window.ts';
+import { jobSeriesRollupQuery } from './job-series-rollup.ts';
+import type { Rollups } from './rollup-plan.ts';
 import { MAX_POINTS, STEPS } from './timeseries.ts';
 
 export const JOB_SERIES_METRICS = ['runs', 'failures', 'duration_p95', 'leaf'] as const;
@@ -30,10 +33,20 @@ export const jobSeriesResponse = z.object({
   series: z.record(z.string(), z.array(z.number().nullable())).describe('Per job, aligned with t; runs/failures are 0 where nothing ran, the others null.'),
   jobs: z.array(z.object({ job: z.string(), runs: z.number().int() })).describe('The jobs charted, most runs first.'),
   truncated: z.boolean().describe('More jobs ran than were charted.'),
+  source: z.enum(['rollup', 'runs']).describe('Which table answered.'),
+  complete_until: z.number().int().describe('Buckets starting at or after this Unix second may still grow (same rule as /api/v1/timeseries).'),
 });
 export type JobSeriesResponse = z.infer<typeof jobSeriesResponse>;
 
-export async function jobSeries(params: JobSeriesParams, deps: { runner: QueryRunner; nowMs: number; signal?: AbortSignal }): Promise<JobSeriesResponse> {
+export interface JobSeriesDeps {
+  runner: QueryRunner;
+  nowMs: number;
+  ingestLagMs: number;
+  rollups?: Rollups | null;
+  signal?: AbortSignal;
+}
+
+export async function jobSeries(params: JobSeriesParams, deps: JobSeriesDeps): Promise<JobSeriesResponse> {
   const leaf = params.metric === 'leaf';
   if (leaf && (params.leaf_file === undefined || params.leaf_path === undefined)) throw badParameter(params.leaf_file === undefined ? 'leaf_file' : 'leaf_path', 'is required with metric=leaf');
   if (!leaf && (params.leaf_file !== undefined || params.leaf_path !== undefined)) throw badParameter(params.leaf_file !== undefined ? 'leaf_file' : 'leaf_path', 'only applies to metric=leaf');
@@ -55,8 +68,12 @@ export async function jobSeries(params: JobSeriesParams, deps: { runner: QueryRu
     value = params.metric === 'runs' ? sql`count()` : params.metric === 'failures' ? sql`countIf(status IN ${FAILURE_STATUSES})` : sql`quantileTDigest(0.95)(duration_ms)`;
   }
   const bucket = sql`intDiv(toUInt32(started_at), ${num(step)}) * ${num(step)}`;
+  const leafOf = leaf ? { file: params.leaf_file!, path: params.leaf_path! } : null;
+  const rollupQuery = deps.rollups ? jobSeriesRollupQuery(params.metric, leafOf, params, aligned, step, params.jobs, deps.rollups.settings, deps.nowMs) : null;
+  const watermark = rollupQuery && deps.rollups ? await deps.rollups.watermarkMs(deps.signal) : null;
+  type Row = { job: string; t: number; value: unknown; total: number };
   // One scan: the top jobs by rows in the window, then their buckets.
-  const rows = await deps.runner.rows<{ job: string; t: number; value: unknown; total: number }>(
+  const rows = rollupQuery && watermark !== null ? await deps.runner.rows<Row>('job_series_rollup', rollupQuery, deps.signal) : await deps.runner.rows<Row>(
     'job_series',
     sql`SELECT job, t, value, total FROM (
   SELECT job, ${bucket} AS t, ${value} AS value FROM (SELECT ${inner} FROM runs FINAL WHERE ${allOf(conditions)}) GROUP BY job, t
@@ -80,5 +97,10 @@ export async function jobSeries(params: JobSeriesParams, deps: { runner: QueryRu
     const index = (Number(row.t) - first) / step;
     if (column && index >= 0 && index < count) column[index] = finiteOrNull(row.value) ?? empty;
   }
-  return { metric: params.metric, step, t, series, jobs: charted.map(([job, runs]) => ({ job, runs })), truncated: ranked.length > params.jobs };
+  const reflected = rollupQuery && watermark !== null ? watermark : deps.nowMs;
+  const completeUntil = Math.max(first, Math.floor(Math.min(aligned.toMs, reflected - deps.ingestLagMs) / stepMs) * step);
+  return {
+    metric: params.metric, step, t, series, jobs: charted.map(([job, runs]) => ({ job, runs })), truncated: ranked.length > params.jobs,
+    source: rollupQuery && watermark !== null ? 'rollup' : 'runs', complete_until: completeUntil,
+  };
 }

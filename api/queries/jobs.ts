@@ -1,10 +1,14 @@
 // GET /api/v1/jobs: per job over a window, with the same-length window before it for the
-// trend. One scan covers both periods; -If aggregates split them.
+// trend. One scan covers both periods; -If aggregates split them. From the rollups when
+// they can answer (jobs-rollup.ts; the window is then widened to whole minutes), else
+// from `runs FINAL`.
 import { z } from 'zod';
 import { num, sql } from '../../clickhouse/sql.ts';
 import type { QueryRunner } from '../clickhouse/query-runner.ts';
 import { intParam, rangeParams } from '../http/params.ts';
 import { resolveRange } from '../http/range.ts';
+import { jobsRollupQuery } from './jobs-rollup.ts';
+import { toWholeMinutes, type Rollups } from './rollup-plan.ts';
 import { FAILURE_STATUSES, finiteOrNull, startedWithin } from './run-window.ts';
 
 export const jobsQuery = z.object({
@@ -24,7 +28,7 @@ const period = z.object({
 export const jobRow = z.object({
   job: z.string(),
   ...period.shape,
-  last_run_at_ms: z.number().int().nullable().describe('Latest started_at in either period.'),
+  last_run_at_ms: z.number().int().nullable().describe('Latest started_at in either period; from the rollups, the start of the newest minute/hour/day bucket with runs (by the tier that covered it).'),
   previous: period.describe('The same-length period just before from.'),
   trend: z.object({
     runs: z.number().nullable().describe('runs / previous.runs − 1; null without previous runs'),
@@ -33,11 +37,13 @@ export const jobRow = z.object({
   }),
 });
 export const jobsResponse = z.object({
-  from: z.number().int().describe('Unix seconds.'),
+  from: z.number().int().describe('Unix seconds: the window counted (from the rollups: widened to whole minutes).'),
   to: z.number().int(),
   previous_from: z.number().int(),
   jobs: z.array(jobRow),
   truncated: z.boolean(),
+  source: z.enum(['rollup', 'runs']).describe('Which table answered.'),
+  complete_until: z.number().int().describe('Unix second up to which every stored run is counted: the rollup watermark minus the ingest lag (rollup), now minus the ingest lag (runs).'),
 });
 export type JobsResponse = z.infer<typeof jobsResponse>;
 
@@ -47,8 +53,27 @@ interface Row {
   prev_runs: number; prev_succeeded: number; prev_failures: number; prev_finished: number; prev_p95: unknown;
 }
 
-export async function jobs(params: JobsParams, deps: { runner: QueryRunner; nowMs: number; signal?: AbortSignal }): Promise<JobsResponse> {
-  const range = resolveRange(params, deps.nowMs);
+export interface JobsDeps {
+  runner: QueryRunner;
+  nowMs: number;
+  ingestLagMs: number;
+  rollups?: Rollups | null;
+  signal?: AbortSignal;
+}
+
+export async function jobs(params: JobsParams, deps: JobsDeps): Promise<JobsResponse> {
+  const requested = resolveRange(params, deps.nowMs);
+  if (deps.rollups) {
+    const range = toWholeMinutes(requested);
+    const previous = { fromMs: Math.max(0, range.fromMs - (range.toMs - range.fromMs)), toMs: range.fromMs };
+    const query = jobsRollupQuery(range, previous, params.limit, deps.rollups.settings, deps.nowMs);
+    const watermark = query ? await deps.rollups.watermarkMs(deps.signal) : null;
+    if (query && watermark !== null) {
+      const rows = await deps.runner.rows<Row>('jobs_rollup', query, deps.signal);
+      return response(range, previous.fromMs, rows, params.limit, 'rollup', watermark - deps.ingestLagMs);
+    }
+  }
+  const range = requested;
   const previousFromMs = Math.max(0, range.fromMs - (range.toMs - range.fromMs));
   const rows = await deps.runner.rows<Row>(
     'jobs',
@@ -64,11 +89,15 @@ FROM (
 GROUP BY job ORDER BY runs DESC, job ASC LIMIT ${num(params.limit + 1)}`,
     deps.signal,
   );
+  return response(range, previousFromMs, rows, params.limit, 'runs', deps.nowMs - deps.ingestLagMs);
+}
+
+function response(range: { fromMs: number; toMs: number }, previousFromMs: number, rows: Row[], limit: number, source: JobsResponse['source'], completeUntilMs: number): JobsResponse {
   return {
     from: Math.floor(range.fromMs / 1000),
     to: Math.floor(range.toMs / 1000),
     previous_from: Math.floor(previousFromMs / 1000),
-    jobs: rows.slice(0, params.limit).map((row) => {
+    jobs: rows.slice(0, limit).map((row) => {
       const current = periodOf(row.runs, row.succeeded, row.failures, row.finished, row.p95);
       const previous = periodOf(row.prev_runs, row.prev_succeeded, row.prev_failures, row.prev_finished, row.prev_p95);
       return {
@@ -83,7 +112,9 @@ GROUP BY job ORDER BY runs DESC, job ASC LIMIT ${num(params.limit + 1)}`,
         },
       };
     }),
-    truncated: rows.length > params.limit,
+    truncated: rows.length > limit,
+    source,
+    complete_until: Math.floor(Math.min(range.toMs, completeUntilMs) / 1000),
   };
 }
 

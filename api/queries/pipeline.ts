@@ -10,6 +10,7 @@ import type { QueryRunner } from '../clickhouse/query-runner.ts';
 import { rangeParams } from '../http/params.ts';
 import { resolveRange } from '../http/range.ts';
 import { countIngestErrors } from './ingest-errors.ts';
+import type { Rollups } from './rollup-plan.ts';
 import { finiteOrNull, isoDate } from './run-window.ts';
 
 export const pipelineQuery = z.object({ ...rangeParams });
@@ -19,6 +20,7 @@ export const pipelineResponse = z.object({
   now_ms: z.number().int(),
   complete_until_ms: z.number().int().describe('Runs published before this are in ClickHouse (from the sink watermark when known, else now minus the configured lag).'),
   complete_until_source: z.enum(['watermark', 'configured-lag']),
+  rollups_complete_until_ms: z.number().int().nullable().describe('The rollup watermark: every batch stored before it is in every rollup tier; null when this instance does not read the rollups or no maintainer ran yet.'),
   last_ingested_at_ms: z.number().int().nullable().describe('The latest ingested_at of a run (recent run dates).'),
   lag_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), runs: z.number().int() }).describe('Publish → ClickHouse of runs ingested in the last 5 minutes (whole seconds: ingested_at is a DateTime).'),
   backlog_events: z.number().int().nullable().describe('Events in Kafka the sink has not committed yet; null without a live hub.'),
@@ -34,6 +36,7 @@ export interface PipelineDeps {
   /** The live hub's view of Kafka: per partition, the next offset (head) and the sink's committed one. */
   kafka?: (() => Promise<{ head: ReadonlyMap<number, number>; committed: ReadonlyMap<number, number> }>) | undefined;
   spoolDir?: string;
+  rollups?: Rollups | null;
   signal?: AbortSignal;
 }
 
@@ -45,7 +48,7 @@ export async function pipeline(params: PipelineParams, deps: PipelineDeps): Prom
   // Recent run dates only: ingestion of the last days' runs is what the strip is about (a
   // backfill of old dates does not move these figures). No FINAL: every version counts.
   const recent = sql`run_date >= ${date(isoDate(deps.nowMs - 2 * 86_400_000))}`;
-  const [[stats], partitions, errors, positions, spool] = await Promise.all([
+  const [[stats], partitions, errors, positions, spool, rollupsUntil] = await Promise.all([
     deps.runner.rows<{ last_ingested: number; n: number; p50: unknown; p95: unknown }>(
       'pipeline_lag',
       sql`SELECT toUInt32(max(ingested_at)) AS last_ingested, countIf(recent) AS n,
@@ -59,6 +62,7 @@ FROM (SELECT ingested_at, toInt64(toUInt32(ingested_at)) * 1000 - toInt64(publis
     countIngestErrors(range, deps),
     deps.kafka ? deps.kafka().catch(() => null) : Promise.resolve(null),
     deps.spoolDir ? spoolDepth(deps.spoolDir) : Promise.resolve(null),
+    deps.rollups ? deps.rollups.watermarkMs(deps.signal) : Promise.resolve(null),
   ]);
   let backlog: number | null = null;
   let completeUntil = deps.nowMs - deps.ingestLagMs;
@@ -80,6 +84,7 @@ FROM (SELECT ingested_at, toInt64(toUInt32(ingested_at)) * 1000 - toInt64(publis
     now_ms: deps.nowMs,
     complete_until_ms: completeUntil,
     complete_until_source: source,
+    rollups_complete_until_ms: rollupsUntil,
     last_ingested_at_ms: lastIngested,
     lag_ms: { p50: finiteOrNull(stats?.p50), p95: finiteOrNull(stats?.p95), runs: stats?.n ?? 0 },
     backlog_events: backlog,

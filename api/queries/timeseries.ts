@@ -1,9 +1,9 @@
 // GET /api/v1/timeseries: one metric over time, column-oriented for uPlot
 // ({ t: [seconds…], series: { name: [values…] } }, every array the same length).
 //
-// The SQL comes from a TimeseriesSource, so the raw `runs FINAL` scan can be replaced by
-// rollup tables without touching this module: the first source that can answer a
-// request (returns a query rather than null) is used. Every source returns rows shaped
+// The SQL comes from a TimeseriesSource: the rollup tables when they can answer the
+// request exactly (timeseries-rollup-source.ts), else the raw `runs FINAL` scan: the first
+// source that returns a plan rather than null is used. Every source returns rows shaped
 // { t: bucket start in seconds, <the metric's columns> }.
 import { z } from 'zod';
 import type { SqlFragment } from '../../clickhouse/sql.ts';
@@ -44,6 +44,12 @@ export const timeseriesQuery = z.object({
   ...filterParams,
 });
 
+/** The complete_until rule, also in the OpenAPI document. */
+export const COMPLETE_UNTIL_RULE = 'Buckets starting at or after this Unix second may still grow as ingestion catches up. '
+  + 'It is min(to, T − RUNLENS_API_INGEST_LAG_MS) rounded down to the step, where T is now when `runs` answered (source = runs), '
+  + 'and the rollup watermark (rollup_status.complete_until: every batch the sink stored before it is in every tier) when a rollup answered: '
+  + 'a run is in a rollup once it is stored (within the ingest lag of its start) and the maintainer has recomputed its unit after that.';
+
 export type TimeseriesParams = z.output<typeof timeseriesQuery>;
 
 export interface TimeseriesRequest {
@@ -55,10 +61,19 @@ export interface TimeseriesRequest {
   leaf: { file: string; path: string } | null;
 }
 
+export interface TimeseriesPlan {
+  query: SqlFragment;
+  /**
+   * Epoch ms up to which the source reflects every stored batch (the rollup watermark);
+   * null for `runs` itself, which is current as of the query.
+   */
+  reflectsUntilMs: number | null;
+}
+
 export interface TimeseriesSource {
   readonly name: string;
-  /** The query for this request, or null when this source cannot answer it. */
-  query(request: TimeseriesRequest): SqlFragment | null;
+  /** How this source answers the request, or null when it cannot. */
+  plan(request: TimeseriesRequest, nowMs: number, signal?: AbortSignal): TimeseriesPlan | null | Promise<TimeseriesPlan | null>;
 }
 
 export type TimeseriesRow = { t: number } & Record<string, unknown>;
@@ -69,7 +84,7 @@ export const timeseriesResponse = z.object({
   source: z.string().describe('Which table answered (runs, or a rollup).'),
   t: z.array(z.number().int()).describe('Bucket starts, Unix seconds, ascending, no gaps.'),
   series: z.record(z.string(), z.array(z.number().nullable())).describe('One array per series, aligned with t; null where undefined (no data).'),
-  complete_until: z.number().int().describe('Buckets starting at or after this Unix second may still grow as ingestion catches up.'),
+  complete_until: z.number().int().describe(COMPLETE_UNTIL_RULE),
 });
 export type TimeseriesResponse = z.infer<typeof timeseriesResponse>;
 
@@ -111,10 +126,18 @@ export async function timeseries(params: TimeseriesParams, deps: TimeseriesDeps)
     filters: params,
     leaf: params.metric === 'leaf' ? { file: params.leaf_file!, path: params.leaf_path! } : null,
   };
-  const chosen = deps.sources.map((source) => ({ source, query: source.query(request) })).find((candidate) => candidate.query !== null);
-  if (!chosen?.query) throw new Error(`no timeseries source can answer metric=${request.metric}`);
-  const rows = await deps.runner.rows<TimeseriesRow>(`timeseries_${request.metric}`, chosen.query, deps.signal);
-  const completeUntil = Math.floor(Math.min(aligned.toMs, deps.nowMs - deps.ingestLagMs) / stepMs) * stepSeconds;
+  let chosen: { source: TimeseriesSource; plan: TimeseriesPlan } | null = null;
+  for (const source of deps.sources) {
+    const plan = await source.plan(request, deps.nowMs, deps.signal);
+    if (plan) {
+      chosen = { source, plan };
+      break;
+    }
+  }
+  if (!chosen) throw new Error(`no timeseries source can answer metric=${request.metric}`);
+  const rows = await deps.runner.rows<TimeseriesRow>(`timeseries_${request.metric}_${chosen.source.name}`, chosen.plan.query, deps.signal);
+  const reflected = chosen.plan.reflectsUntilMs ?? deps.nowMs;
+  const completeUntil = Math.floor(Math.min(aligned.toMs, reflected - deps.ingestLagMs) / stepMs) * stepSeconds;
   return { metric: request.metric, step: stepSeconds, source: chosen.source.name, ...toColumns(request, rows), complete_until: Math.max(completeUntil, aligned.fromMs / 1000) };
 }
 

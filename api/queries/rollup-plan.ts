@@ -1,0 +1,163 @@
+// Which rollup rows answer a request, and whether they can at all.
+//
+// The rollup tables (clickhouse/README.md) hold runs per bucket × dimension × value ×
+// status at three tiers: minute, hour, day. A time range is cut into segments, each read
+// from the coarsest tier that fits it: the whole days from the day tier, the hours left at
+// either end from the hour tier, the minutes left after that from the minute tier. A
+// 1-year range is then ~365 day buckets plus at most two days of hour buckets and two
+// hours of minute buckets, all in one UNION ALL query, and never the raw `runs`.
+//
+// A request the rollups cannot answer exactly gets null and goes to `runs` instead:
+// filters on two dimensions at once (job AND host), a label key that is not rolled up, a
+// key prefix, an edge inside a minute, or minutes older than the minute tier keeps.
+import { dateTime, sql, str, type SqlFragment } from '../../clickhouse/sql.ts';
+import { oldestKeptMonth } from '../../ingest/rollup/tiers.ts';
+import type { Filters, TimeRange } from '../http/params.ts';
+import type { QueryRunner } from '../clickhouse/query-runner.ts';
+
+export type RollupTier = 'minute' | 'hour' | 'day';
+const TIER_MS: Record<RollupTier, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+export interface RollupSettings {
+  /** RUNLENS_ROLLUP_LABEL_KEYS of the sink that maintains the rollups. */
+  labelKeys: readonly string[];
+  /** RUNLENS_RETENTION_MINUTE_DAYS of the maintainer (0 = forever). */
+  minuteRetentionDays: number;
+  /**
+   * The server's day and hour buckets start at UTC midnight / UTC hours (checked at
+   * start by startApi). The API's buckets are UTC, so only then may the day tier be summed
+   * into them; without hour alignment the rollups are not used at all.
+   */
+  dayTier: boolean;
+}
+
+/** The rollups as the API reads them: the settings and the maintainer's watermark. */
+export interface Rollups {
+  readonly settings: RollupSettings;
+  /** Epoch ms of `complete_until` (every batch stored before it is in every tier); null when no maintainer ever ran. */
+  watermarkMs(signal?: AbortSignal): Promise<number | null>;
+}
+
+/** A watermark reader that asks ClickHouse at most once per `cacheMs` (an older watermark is only more cautious). */
+export function createRollups(settings: RollupSettings, runner: QueryRunner, clock: () => number, cacheMs = 1_000): Rollups {
+  let cached: { atMs: number; value: Promise<number | null> } | null = null;
+  return {
+    settings,
+    watermarkMs(signal) {
+      const now = clock();
+      if (cached && now - cached.atMs < cacheMs) return cached.value;
+      const value = runner
+        .rows<{ s: number }>('rollup_watermark', sql`SELECT toUInt64(maxIf(value, name = 'complete_until')) AS s FROM rollup_state`, signal)
+        .then((rows) => (rows[0] && Number(rows[0].s) > 0 ? Number(rows[0].s) * 1000 : null));
+      cached = { atMs: now, value };
+      value.catch(() => {
+        if (cached?.value === value) cached = null;
+      });
+      return value;
+    },
+  };
+}
+
+export interface Segment {
+  tier: RollupTier;
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * [from, to) cut into segments of the coarsest tiers whose buckets fit inside it, never
+ * coarser than `coarsest`. Null when an edge is not on a whole minute.
+ */
+export function planSegments(range: TimeRange, coarsest: RollupTier): Segment[] | null {
+  if (range.fromMs % TIER_MS.minute !== 0 || range.toMs % TIER_MS.minute !== 0 || range.fromMs >= range.toMs) return null;
+  const tiers: RollupTier[] = coarsest === 'day' ? ['day', 'hour', 'minute'] : coarsest === 'hour' ? ['hour', 'minute'] : ['minute'];
+  const segments: Segment[] = [];
+  const cut = (fromMs: number, toMs: number, level: number): void => {
+    if (fromMs >= toMs) return;
+    const tier = tiers[level]!;
+    const width = TIER_MS[tier];
+    const start = Math.ceil(fromMs / width) * width;
+    const end = Math.floor(toMs / width) * width;
+    if (start >= end) {
+      cut(fromMs, toMs, level + 1);
+      return;
+    }
+    cut(fromMs, start, level + 1);
+    segments.push({ tier, fromMs: start, toMs: end });
+    cut(end, toMs, level + 1);
+  };
+  cut(range.fromMs, range.toMs, 0);
+  return segments.sort((a, b) => a.fromMs - b.fromMs);
+}
+
+/** The coarsest tier whose buckets nest inside buckets of `stepSeconds` (UTC-aligned). */
+export function coarsestTierForStep(stepSeconds: number, settings: RollupSettings): RollupTier {
+  if (settings.dayTier && stepSeconds % 86_400 === 0) return 'day';
+  if (stepSeconds % 3600 === 0) return 'hour';
+  return 'minute';
+}
+
+/**
+ * Whether every minute segment is still kept by the minute tier. The tier drops whole
+ * months of run_date; a run's start can be a day off its run_date, hence the margin.
+ */
+export function minutesKept(segments: readonly Segment[], settings: RollupSettings, nowMs: number): boolean {
+  const oldest = oldestKeptMonth(settings.minuteRetentionDays, nowMs);
+  if (oldest === null) return true;
+  const firstKeptMs = Date.UTC(Math.floor(oldest / 100), (oldest % 100) - 1, 1);
+  return segments.every((segment) => segment.tier !== 'minute' || segment.fromMs - TIER_MS.day >= firstKeptMs);
+}
+
+/** One rolled-up dimension and its value, e.g. job = 'invoice-sync'; `all` is the total. */
+export interface DimensionFilter {
+  dimension: string;
+  value: string;
+}
+
+/**
+ * The single dimension the filters select (job, host or one rolled-up label), `all`
+ * without any, or null when the rollups hold no such combination. `status` is a column
+ * of every rollup row, so it combines with anything.
+ */
+export function dimensionOf(filters: Filters, settings: RollupSettings): DimensionFilter | null {
+  const chosen: DimensionFilter[] = [];
+  if (filters.job !== undefined) chosen.push({ dimension: 'job', value: filters.job });
+  if (filters.host !== undefined) chosen.push({ dimension: 'host', value: filters.host });
+  for (const label of filters.label ?? []) {
+    // A run without the label is rolled up under value '': an empty value cannot be told apart.
+    if (!settings.labelKeys.includes(label.key) || label.value === '') return null;
+    chosen.push({ dimension: `label.${label.key}`, value: label.value });
+  }
+  if (chosen.length > 1) return null;
+  return chosen[0] ?? { dimension: 'all', value: '' };
+}
+
+/** The rollup table of a tier; names come from this fixed list only. */
+const RUNS_TABLES: Record<RollupTier, SqlFragment> = { minute: sql`rollup_runs_minute`, hour: sql`rollup_runs_hour`, day: sql`rollup_runs_day` };
+const METRICS_TABLES: Record<RollupTier, SqlFragment> = { minute: sql`rollup_metrics_minute`, hour: sql`rollup_metrics_hour`, day: sql`rollup_metrics_day` };
+export const runsTable = (tier: RollupTier): SqlFragment => RUNS_TABLES[tier];
+export const metricsTable = (tier: RollupTier): SqlFragment => METRICS_TABLES[tier];
+
+/**
+ * `SELECT <columns> FROM <tier> FINAL WHERE bucket in segment AND <where>` per segment,
+ * joined by UNION ALL. Every condition is on sorting-key columns (bucket, dimension, value,
+ * status; job/file/path for metrics), so FINAL stays exact however the server pushes them
+ * down (the FINAL trap in clickhouse/README.md is about non-key columns).
+ */
+export function unionOfSegments(segments: readonly Segment[], table: (tier: RollupTier) => SqlFragment, columns: SqlFragment, where: SqlFragment): SqlFragment {
+  const parts = segments.map((segment) => sql`SELECT ${columns} FROM ${table(segment.tier)} FINAL
+  WHERE bucket >= ${dateTime(segment.fromMs)} AND bucket < ${dateTime(segment.toMs)} AND ${where}`);
+  return sql`${parts.reduce((all, part, index) => (index === 0 ? part : sql`${all}
+  UNION ALL
+  ${part}`))}`;
+}
+
+/** `dimension = … AND value = …` */
+export function dimensionWhere(filter: DimensionFilter): SqlFragment {
+  return sql`dimension = ${str(filter.dimension)} AND value = ${str(filter.value)}`;
+}
+
+/** Outward to whole minutes: every run of [from, to) is inside, plus up to a minute at each end. */
+export function toWholeMinutes(range: TimeRange): TimeRange {
+  return { fromMs: Math.floor(range.fromMs / TIER_MS.minute) * TIER_MS.minute, toMs: Math.ceil(range.toMs / TIER_MS.minute) * TIER_MS.minute };
+}

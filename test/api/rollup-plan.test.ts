@@ -1,0 +1,52 @@
+// How a range is cut into rollup tiers, and which filters the rollups can answer.
+import { describe, expect, it } from 'vitest';
+import { dimensionOf, minutesKept, planSegments, type RollupSettings } from '../../api/queries/rollup-plan.ts';
+
+const at = (text: string) => Date.parse(text);
+const SETTINGS: RollupSettings = { labelKeys: ['region'], minuteRetentionDays: 35, dayTier: true };
+
+describe('planSegments', () => {
+  it('a year with edges inside hours is whole days plus hour and minute edges', () => {
+    const segments = planSegments({ fromMs: at('2025-11-22T10:21:00Z'), toMs: at('2026-11-21T16:43:00Z') }, 'day');
+    expect(segments).toEqual([
+      { tier: 'minute', fromMs: at('2025-11-22T10:21:00Z'), toMs: at('2025-11-22T11:00:00Z') },
+      { tier: 'hour', fromMs: at('2025-11-22T11:00:00Z'), toMs: at('2025-11-23T00:00:00Z') },
+      { tier: 'day', fromMs: at('2025-11-23T00:00:00Z'), toMs: at('2026-11-21T00:00:00Z') },
+      { tier: 'hour', fromMs: at('2026-11-21T00:00:00Z'), toMs: at('2026-11-21T16:00:00Z') },
+      { tier: 'minute', fromMs: at('2026-11-21T16:00:00Z'), toMs: at('2026-11-21T16:43:00Z') },
+    ]);
+  });
+
+  it('never uses a tier coarser than asked (a step of hours reads hours)', () => {
+    const segments = planSegments({ fromMs: at('2026-11-01T00:00:00Z'), toMs: at('2026-11-03T00:00:00Z') }, 'hour');
+    expect(segments).toEqual([{ tier: 'hour', fromMs: at('2026-11-01T00:00:00Z'), toMs: at('2026-11-03T00:00:00Z') }]);
+  });
+
+  it('a range under an hour reads minutes; an edge inside a minute cannot be answered', () => {
+    expect(planSegments({ fromMs: at('2026-11-01T10:05:00Z'), toMs: at('2026-11-01T10:35:00Z') }, 'day')).toEqual([{ tier: 'minute', fromMs: at('2026-11-01T10:05:00Z'), toMs: at('2026-11-01T10:35:00Z') }]);
+    expect(planSegments({ fromMs: at('2026-11-01T10:05:30Z'), toMs: at('2026-11-01T10:35:00Z') }, 'day')).toBeNull();
+  });
+
+  it('minute segments older than the minute tier keeps are refused', () => {
+    const now = at('2026-11-21T12:00:00Z');
+    const recent = planSegments({ fromMs: at('2026-11-20T10:05:00Z'), toMs: at('2026-11-21T10:35:00Z') }, 'day')!;
+    const old = planSegments({ fromMs: at('2026-08-20T10:05:00Z'), toMs: at('2026-11-21T10:35:00Z') }, 'day')!;
+    expect(minutesKept(recent, SETTINGS, now)).toBe(true);
+    expect(minutesKept(old, SETTINGS, now)).toBe(false);
+    expect(minutesKept(old, { ...SETTINGS, minuteRetentionDays: 0 }, now)).toBe(true);
+  });
+});
+
+describe('dimensionOf', () => {
+  it('one job, host or rolled-up label is a dimension; none is all', () => {
+    expect(dimensionOf({}, SETTINGS)).toEqual({ dimension: 'all', value: '' });
+    expect(dimensionOf({ job: 'a', status: 'failed' }, SETTINGS)).toEqual({ dimension: 'job', value: 'a' });
+    expect(dimensionOf({ label: [{ key: 'region', value: 'eu' }] }, SETTINGS)).toEqual({ dimension: 'label.region', value: 'eu' });
+  });
+
+  it('two dimensions, a label not rolled up or an empty label value cannot be answered', () => {
+    expect(dimensionOf({ job: 'a', host: 'h' }, SETTINGS)).toBeNull();
+    expect(dimensionOf({ label: [{ key: 'team', value: 'x' }] }, SETTINGS)).toBeNull();
+    expect(dimensionOf({ label: [{ key: 'region', value: '' }] }, SETTINGS)).toBeNull();
+  });
+});
