@@ -96,8 +96,16 @@ export async function simulate(options: SimulateOptions): Promise<SimulateSummar
     await writeFile(path, content);
   }
 
+  /**
+   * Runs with a write still to come (a final write, or a rerun scheduled after a failure).
+   * A rerun found on disk must not start on one of these: a script is never rerun while it
+   * runs, and an attempt-1 final written after attempt 2 would be a history no script makes.
+   */
+  const busy = new Set<string>();
+
   function startRun(plan: RunPlan): Promise<void> {
     const dir = join(options.root, plan.date, plan.key);
+    busy.add(`${plan.date}/${plan.key}`);
     return (async () => {
       await mkdir(dir, { recursive: true });
       await write(join(dir, 'run.json'), runJson(plan, 'running'));
@@ -111,6 +119,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateSummar
         // A rerun minutes (scaled) later rewrites the same directory.
         if (plan.finalStatus !== 'succeeded' && random.chance(0.3)) {
           schedule(now() + random.int(60_000, 600_000) * timeScale, () => rerun(plan), false);
+        } else {
+          busy.delete(`${plan.date}/${plan.key}`);
         }
       });
     })();
@@ -134,8 +144,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulateSummar
     }
     if (keys.length === 0) return false;
     const key = random.pick(keys);
+    if (busy.has(`${date}/${key}`)) return false;
     try {
-      const header = JSON.parse(await readFile(join(options.root, date, key, 'run.json'), 'utf8')) as { job?: unknown; attempt?: unknown };
+      const header = JSON.parse(await readFile(join(options.root, date, key, 'run.json'), 'utf8')) as { job?: unknown; attempt?: unknown; status?: unknown };
+      if (header.status === 'running') return false; // started by another process, not finished yet
       const job = catalog.jobs.find((candidate) => candidate.name === header.job) ?? random.pick(catalog.jobs);
       const attempt = typeof header.attempt === 'number' ? header.attempt : 1;
       await rerun({ ...planRun(random, { date, key, job, host: '', attempt, startedAtMs: now() }) });
