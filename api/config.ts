@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { localClickhouseUrl, localDefaults, localKafkaBrokers } from '../stack/local-defaults.ts';
 import { parseAlertingConfig, type AlertingConfig } from './alerting/config.ts';
 import { parseTokens, type TokenTable } from './auth/tokens.ts';
+import { describeEnvProblems } from '../stack/env-problems.ts';
 
 /** Where `vite build` puts the dashboard (dashboard/vite.config.ts). */
 export const defaultDashboardDir = fileURLToPath(new URL('../dashboard/dist', import.meta.url));
@@ -97,12 +98,7 @@ export class ApiConfigError extends Error {
 export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? '(environment)');
-      // Never echo a token or password back into a log.
-      const shown = /TOKENS|PASSWORD/.test(name) ? '<hidden>' : JSON.stringify(env[name] ?? '');
-      return `${name}=${shown}: ${issue.message}`;
-    });
+    const problems = describeEnvProblems(parsed.error.issues, env);
     throw new ApiConfigError(`invalid API configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;

@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { localClickhouseUrl, localDefaults, localKafkaBrokers } from '../stack/local-defaults.ts';
 import { repoRoot } from '../stack/config.ts';
+import { describeEnvProblems } from '../stack/env-problems.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -77,10 +78,7 @@ export class ConfigError extends Error {
 export function parseIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? '(environment)');
-      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
-    });
+    const problems = describeEnvProblems(parsed.error.issues, env);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;

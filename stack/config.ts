@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { localClickhouseUrl, localDefaults, localKafkaBrokers } from './local-defaults.ts';
+import { describeEnvProblems } from './env-problems.ts';
 
 // stack/ lives directly under the repo root; a relative state dir is resolved
 // against the root rather than the cwd, so `npm test` from a sub-folder and the CLI
@@ -76,10 +77,7 @@ export function parseStackConfig(env: NodeJS.ProcessEnv = process.env): StackCon
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     // Name each variable precisely: "RUNLENS_KAFKA_BROKERS='x': must be ..."
-    const lines = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? '(environment)');
-      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
-    });
+    const lines = describeEnvProblems(parsed.error.issues, env);
     throw new StackConfigError(`invalid stack configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { localDefaults, localKafkaBrokers } from '../../stack/local-defaults.ts';
 import { parseDuration } from './duration.ts';
+import { describeEnvProblems } from '../../stack/env-problems.ts';
 
 /** Used when RUNLENS_ALERT_WEBHOOK_SECRET is unset: local stack only (refused off loopback by index.ts). */
 export const DEV_WEBHOOK_SECRET = 'local-alert-secret';
@@ -76,11 +77,7 @@ export class AlertingConfigError extends Error {
 export function parseAlertingConfig(env: NodeJS.ProcessEnv): AlertingConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? '(environment)');
-      const shown = /SECRET|PASSWORD/.test(name) ? '<hidden>' : JSON.stringify(env[name] ?? '');
-      return `${name}=${shown}: ${issue.message}`;
-    });
+    const problems = describeEnvProblems(parsed.error.issues, env);
     throw new AlertingConfigError(`invalid alerting configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
