@@ -4,6 +4,7 @@
 // a 400 rather than an unfiltered firehose.
 import { z } from 'zod';
 import { runStatusSchema } from '../../ingest/event/run-event.ts';
+import { labelParam } from '../http/params.ts';
 import { positionSchema, type Position } from './position.ts';
 import type { LiveRun } from './run-summary.ts';
 
@@ -11,17 +12,9 @@ const MAX_VALUES = 50;
 
 const many = <T extends z.ZodType>(item: T) => z.array(item).max(MAX_VALUES, `may be given at most ${MAX_VALUES} times`).optional();
 
-const labelSchema = z
-  .string()
-  .max(2300, 'is too long')
-  .transform((value, ctx) => {
-    const colon = value.indexOf(':');
-    if (colon < 1) {
-      ctx.addIssue({ code: 'custom', message: 'must be key:value' });
-      return z.NEVER;
-    }
-    return { key: value.slice(0, colon), value: value.slice(colon + 1) };
-  });
+// The same `key:value` label filter as the query API's, so a dashboard filter means the
+// same thing in a query and in the live stream.
+const labelSchema = labelParam;
 
 export const liveQuerySchema = z.object({
   job: many(z.string().min(1, 'must not be empty').max(500, 'must be at most 500 characters')),
