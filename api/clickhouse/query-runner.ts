@@ -5,10 +5,14 @@
 // - Cancellation: every ClickHouse query gets its own query_id. Aborting the HTTP request
 //   does not stop a query on the server (clickhouse-18.16.md §5), so when the last request
 //   waiting on a query goes away we abort the HTTP call and send KILL QUERY for that id.
+// - A deadline: ClickHouse stops a query at max_execution_time, but a hung or unreachable
+//   server, or a request queued behind others for a free connection, would make the caller
+//   wait for the HTTP timeout of every request ahead of it. Each flight therefore gives up
+//   at its own deadline with a retriable error (503 + Retry-After), however busy the pool.
 // - Timing: a histogram per query name, for /metrics.
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
+import { ClickHouseError, toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { sql, str, type SqlFragment } from '../../clickhouse/sql.ts';
 import type { MetricsRegistry } from '../metrics/registry.ts';
 
@@ -37,6 +41,9 @@ export interface QueryRunnerOptions {
   log: (line: string) => void;
 }
 
+/** Past the server's own max_execution_time, how long the API waits for its answer. */
+const DEADLINE_GRACE_MS = 2_000;
+
 export function createQueryRunner({ clickhouse, timeoutMs, metrics, log }: QueryRunnerOptions): QueryRunner {
   const flights = new Map<string, Flight>();
   const duration = metrics.histogram('runlens_api_clickhouse_query_duration_seconds', 'ClickHouse query latency by API query name and outcome.');
@@ -52,6 +59,12 @@ export function createQueryRunner({ clickhouse, timeoutMs, metrics, log }: Query
     };
     const { queryId, controller } = flight;
     const started = performance.now();
+    let overdue = false;
+    const deadline = setTimeout(() => {
+      overdue = true;
+      controller.abort();
+      void kill(flight);
+    }, timeoutMs + DEADLINE_GRACE_MS);
     flight.result = (async () => {
       try {
         const response = await clickhouse.query({
@@ -72,10 +85,12 @@ export function createQueryRunner({ clickhouse, timeoutMs, metrics, log }: Query
         return rows;
       } catch (error) {
         const aborted = controller.signal.aborted;
-        duration.observe({ query: name, outcome: aborted ? 'aborted' : 'error' }, (performance.now() - started) / 1000);
+        duration.observe({ query: name, outcome: overdue ? 'overdue' : aborted ? 'aborted' : 'error' }, (performance.now() - started) / 1000);
+        if (overdue) throw new ClickHouseError(`query ${name}: ClickHouse did not answer within ${timeoutMs + DEADLINE_GRACE_MS} ms`, null, true);
         if (aborted) throw new QueryAbortedError(`query ${name} (${queryId}) was cancelled`);
         throw toClickHouseError(error, `query ${name}`);
       } finally {
+        clearTimeout(deadline);
         // A killed flight was already removed, and an identical newer one may have taken its place.
         if (flights.get(text) === flight) flights.delete(text);
       }
@@ -86,7 +101,7 @@ export function createQueryRunner({ clickhouse, timeoutMs, metrics, log }: Query
   }
 
   async function kill(flight: Flight): Promise<void> {
-    flight.controller.abort();
+    if (!flight.controller.signal.aborted) flight.controller.abort();
     try {
       // Without SYNC the server only marks the query; it is gone within a moment.
       await clickhouse.command({ query: sql`KILL QUERY WHERE query_id = ${str(flight.queryId)}`.text });
