@@ -2,7 +2,7 @@
 // processes (runlens simulate, watch, sink as child processes) against the fault suite's
 // own stack, injects the fault, recovers, then compares ClickHouse with the tree on disk
 // and every rollup tier with the brute force over `runs FINAL`.
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,6 +38,7 @@ async function newCase(name: string): Promise<Case> {
   const pipeline = await createTestPipeline(name, { ...faultStackEnv, RUNLENS_ROLLUP_LABEL_KEYS: LABEL_KEYS.join(',') });
   const work = mkdtempSync(join(tmpdir(), `runlens-fault-${name}-`));
   const root = join(work, 'runs');
+  mkdirSync(root); // the watcher starts before the simulator writes anything
   const env = { ...pipelineEnv(pipeline, work), RUNLENS_ROLLUP_LABEL_KEYS: LABEL_KEYS.join(',') };
   current = { pipeline, work, root, env, children: [] };
   return current;
