@@ -116,7 +116,7 @@ describe('the API under faults and abuse', () => {
     expect(repeated).toBe(0);
   });
 
-  it('ClickHouse hung (SIGSTOP), then down, under load: the API answers 503 with Retry-After within its timeout, never hangs, memory stays bounded', async () => {
+  it('ClickHouse hung (SIGSTOP) under a burst of requests: the API answers 503 with Retry-After within its deadline, never hangs, memory stays bounded, and recovers', async () => {
     const api = apis.b!;
     const clickhousePid = Number(readFileSync(join(faultStackEnv.RUNLENS_STATE_DIR, 'clickhouse', 'clickhouse.pid'), 'utf8').trim());
     const url = `http://127.0.0.1:${PORTS.b}/api/v1/runs?from=2026-11-01T00:00:00Z&to=2026-11-22T00:00:00Z`;
