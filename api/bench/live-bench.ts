@@ -6,6 +6,8 @@
 // `rate`/s: delivery p50/p99 over every client, and the API process's RSS.
 // The API (one hub + one HTTP server) runs in its own child process so its RSS is its own.
 // Latency = receipt time − published_at_ms (stamped just before the Kafka send; one machine, one clock).
+// `liveBench()` is also used by the benchmark suite (bench/), which reads its figures.
+import { pathToFileURL } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { serve } from '@hono/node-server';
@@ -31,9 +33,10 @@ const flag = (name: string, fallback: string) => {
 
 type ToParent = { type: 'ready'; port?: number } | { type: 'histogram'; counts: number[]; over: number; connected: number; failed: number };
 
-if (args[0] === 'serve') await serveApi(flag('topic', ''));
-else if (args[0] === 'clients') await runClients(flag('url', ''), Number(flag('count', '0')), Number(flag('offset', '0')), flag('filter', 'job'));
-else await main();
+const direct = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (direct && args[0] === 'serve') await serveApi(flag('topic', ''));
+else if (direct && args[0] === 'clients') await runClients(flag('url', ''), Number(flag('count', '0')), Number(flag('offset', '0')), flag('filter', 'job'));
+else if (direct) await main();
 
 /** The API side: one hub and one HTTP server, as api/index.ts would wire them. */
 async function serveApi(topic: string): Promise<void> {
@@ -90,16 +93,28 @@ async function runClients(url: string, count: number, offset: number, filter: st
 }
 
 async function main(): Promise<void> {
-  const seconds = Number(flag('seconds', '30'));
-  const rate = Number(flag('rate', '500'));
-  const levels = flag('levels', '1000,5000,10000').split(',').map(Number).filter((n) => n > 0);
+  await liveBench({
+    seconds: Number(flag('seconds', '30')),
+    rate: Number(flag('rate', '500')),
+    levels: flag('levels', '1000,5000,10000').split(',').map(Number).filter((n) => n > 0),
+    log: (line) => console.log(line),
+  });
+  process.exit(0);
+}
+
+export interface LiveLevel { clients: number; connected: number; failed: number; published: number; deliveries: number; p50Ms: number; p99Ms: number; rssMb: number }
+export interface LiveBenchResult { latency: { p50Ms: number; p99Ms: number; deliveries: number }; rssIdleMb: number; levels: LiveLevel[] }
+
+export async function liveBench({ seconds, rate, levels, log }: { seconds: number; rate: number; levels: number[]; log: (line: string) => void }): Promise<LiveBenchResult> {
+  const console = { log };
   const topic = `bench.live.${Date.now()}`;
   await ensureTopic(brokers, topic, 6);
   const api = fork(new URL(import.meta.url).pathname, ['serve', '--topic', topic], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await nextMessage(api, 'ready');
   const url = `http://127.0.0.1:${port}`;
   const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${api.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
-  console.log(`topic ${topic}, API pid ${api.pid} at ${url}; publishing ${rate} runs/s over ${JOBS} jobs; API RSS idle ${rss()} MB`);
+  const rssIdleMb = rss();
+  console.log(`topic ${topic}, API pid ${api.pid} at ${url}; publishing ${rate} runs/s over ${JOBS} jobs; API RSS idle ${rssIdleMb} MB`);
 
   const producer = createProducer(createKafka({ brokers, clientId: 'live-bench-producer' }));
   await producer.connect();
@@ -128,6 +143,7 @@ async function main(): Promise<void> {
   const sent1 = await publishFor(seconds * 1000);
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   const h1 = await collect(phase1);
+  const result: LiveBenchResult = { latency: { p50Ms: quantileMs(h1, 0.5), p99Ms: quantileMs(h1, 0.99), deliveries: h1.total }, rssIdleMb: 0, levels: [] };
   console.log(`publish → SSE, ${rate} runs/s for ${seconds} s, 5 unfiltered clients: ${sent1} runs published, ${h1.total} deliveries; ${describe(h1)}; API RSS ${rss()} MB`);
   for (const child of phase1) child.disconnect();
 
@@ -141,13 +157,24 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const h = await collect(clients);
     const metrics = (await (await fetch(`${url}/bench/metrics`)).json()) as { connectedClients: number; cutoffs: Record<string, number>; pendingBytes: number };
+    result.levels.push({ clients: level, connected: metrics.connectedClients, failed: h.failed, published: sent, deliveries: h.total, p50Ms: quantileMs(h, 0.5), p99Ms: quantileMs(h, 0.99), rssMb: rss() });
     console.log(`${level} clients (each job=1 of ${JOBS}; hub sees ${metrics.connectedClients} connected, ${h.failed} failed/closed), ${rate} runs/s for ${levelSeconds} s: ${sent} published, ${h.total} deliveries (expected ≈ ${Math.round((sent * level) / JOBS)}); ${describe(h)}; API RSS ${rss()} MB; cutoffs ${JSON.stringify(metrics.cutoffs)}`);
     for (const child of clients) child.disconnect();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
   await producer.disconnect();
   api.disconnect();
-  process.exit(0);
+  return { ...result, rssIdleMb };
+}
+
+/** The q-quantile of a 1 ms histogram; Infinity when it lies beyond the histogram. */
+function quantileMs({ counts, total }: { counts: number[]; total: number }, q: number): number {
+  let seen = 0;
+  for (let ms = 0; ms < counts.length; ms++) {
+    seen += counts[ms]!;
+    if (seen >= q * total && total > 0) return ms;
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
 function benchEvent(i: number, now: number): RunEvent {

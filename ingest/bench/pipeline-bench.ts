@@ -2,13 +2,20 @@
 //   1. freshness: file write → row visible in ClickHouse, p50/p99, at --rate runs/s
 //      through the real watcher, Kafka and sink;
 //   2. sink consumption rate: rows/s from a topic pre-filled with --consume events.
-// Each figure is the median of --repeat runs, with min and max.
+// Each figure is the median of --repeat runs, with min and max. The benchmark suite
+// (bench/) calls freshnessRun and consumptionRun itself; freshnessRun can also follow the
+// same runs on the live SSE stream (file write → SSE event received).
 //
 //   node --import tsx ingest/bench/pipeline-bench.ts [--rate 200] [--seconds 20] [--consume 200000] [--repeat 3]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
+import { createLiveHub, liveRoutes, type LiveRun } from '../../api/live/index.ts';
+import { readSse } from '../../dashboard/live/sse-reader.ts';
 import { createPublisher } from '../publish/publisher.ts';
 import { openCheckpointStore } from '../watch/checkpoint-store.ts';
 import { runWatch } from '../watch/watch-loop.ts';
@@ -17,19 +24,6 @@ import { encodeEvent } from '../event/wire.ts';
 import { createKafka } from '../kafka/index.ts';
 import { stackUp } from '../../stack/stack.ts';
 import { createTestPipeline } from '../../test/support/pipeline.ts';
-
-const { values } = parseArgs({
-  options: {
-    rate: { type: 'string', default: '200' },
-    seconds: { type: 'string', default: '20' },
-    consume: { type: 'string', default: '200000' },
-    repeat: { type: 'string', default: '3' },
-  },
-});
-const rate = Number(values.rate);
-const seconds = Number(values.seconds);
-const consumeCount = Number(values.consume);
-const repeat = Number(values.repeat);
 
 const today = new Date().toISOString().slice(0, 10);
 
@@ -41,9 +35,33 @@ function median(values: number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
 
-async function freshnessRun(run: number): Promise<{ p50: number; p99: number; n: number }> {
+export interface Freshness { p50: number; p99: number; n: number }
+
+export async function freshnessRun(run: number, { rate, seconds, sse = false }: { rate: number; seconds: number; sse?: boolean }): Promise<Freshness & { sse: Freshness | null }> {
   const pipeline = await createTestPipeline(`bench_fresh${run}`);
   await pipeline.startSink();
+  const sseAt = new Map<string, number>();
+  let stopLive: (() => Promise<void>) | null = null;
+  if (sse) {
+    const hub = createLiveHub({ kafka: createKafka({ brokers: pipeline.config.kafka.brokers, clientId: 'bench-live' }), topic: pipeline.config.kafka.topic, sinkGroup: pipeline.config.kafka.sinkGroup, log: () => {} });
+    await hub.start();
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: liveRoutes(hub).fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    const controller = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/live`, { signal: controller.signal });
+    if (!response.body) throw new Error('live stream without a body');
+    void readSse(response.body, (message) => {
+      if (message.event !== 'runs') return;
+      const at = Date.now();
+      for (const live of JSON.parse(message.data) as LiveRun[]) if (!sseAt.has(live.key)) sseAt.set(live.key, at);
+    }).catch(() => {});
+    stopLive = async () => {
+      controller.abort();
+      await hub.stop();
+      server.close();
+    };
+  }
   const work = mkdtempSync(join(tmpdir(), 'runlens-bench-'));
   const root = join(work, 'runs');
   mkdirSync(join(root, today), { recursive: true });
@@ -92,12 +110,16 @@ async function freshnessRun(run: number): Promise<{ p50: number; p99: number; n:
   stop.abort();
   await watching.catch(() => {});
   await publisher.close();
+  await stopLive?.();
   await pipeline.close();
-  const latencies = [...seenAt].map(([key, at]) => at - (writtenAt.get(key) ?? at)).sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length };
+  const summary = (seen: Map<string, number>): Freshness => {
+    const latencies = [...seen].map(([key, at]) => at - (writtenAt.get(key) ?? at)).sort((a, b) => a - b);
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length };
+  };
+  return { ...summary(seenAt), sse: sse ? summary(sseAt) : null };
 }
 
-async function consumptionRun(run: number): Promise<number> {
+export async function consumptionRun(run: number, consumeCount: number): Promise<number> {
   const pipeline = await createTestPipeline(`bench_consume${run}`);
   const kafka = createKafka({ brokers: pipeline.config.kafka.brokers, clientId: 'bench', requestTimeoutMs: 30_000 });
   const producer = kafka.producer();
@@ -129,19 +151,35 @@ async function consumptionRun(run: number): Promise<number> {
   return rowsPerSecond;
 }
 
-await stackUp();
-const fresh: Array<{ p50: number; p99: number; n: number }> = [];
-const consumed: number[] = [];
-for (let run = 0; run < repeat; run++) {
-  fresh.push(await freshnessRun(run));
-  process.stderr.write(`freshness run ${run + 1}/${repeat}: p50 ${fresh.at(-1)!.p50} ms, p99 ${fresh.at(-1)!.p99} ms over ${fresh.at(-1)!.n} runs\n`);
-  consumed.push(await consumptionRun(run));
-  process.stderr.write(`consumption run ${run + 1}/${repeat}: ${Math.round(consumed.at(-1)!)} rows/s\n`);
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: 'string', default: '200' },
+      seconds: { type: 'string', default: '20' },
+      consume: { type: 'string', default: '200000' },
+      repeat: { type: 'string', default: '3' },
+    },
+  });
+  const rate = Number(values.rate);
+  const seconds = Number(values.seconds);
+  const consumeCount = Number(values.consume);
+  const repeat = Number(values.repeat);
+  await stackUp();
+  const fresh: Array<{ p50: number; p99: number; n: number }> = [];
+  const consumed: number[] = [];
+  for (let run = 0; run < repeat; run++) {
+    fresh.push(await freshnessRun(run, { rate, seconds }));
+    process.stderr.write(`freshness run ${run + 1}/${repeat}: p50 ${fresh.at(-1)!.p50} ms, p99 ${fresh.at(-1)!.p99} ms over ${fresh.at(-1)!.n} runs\n`);
+    consumed.push(await consumptionRun(run, consumeCount));
+    process.stderr.write(`consumption run ${run + 1}/${repeat}: ${Math.round(consumed.at(-1)!)} rows/s\n`);
+  }
+  const fmt = (xs: number[]) => `${Math.round(median(xs))} (min ${Math.round(Math.min(...xs))}, max ${Math.round(Math.max(...xs))})`;
+  console.log(`| figure (median of ${repeat}) | value |`);
+  console.log('| --- | --- |');
+  console.log(`| file write → row visible in ClickHouse, p50, at ${rate} runs/s | ${fmt(fresh.map((f) => f.p50))} ms |`);
+  console.log(`| file write → row visible in ClickHouse, p99, at ${rate} runs/s | ${fmt(fresh.map((f) => f.p99))} ms |`);
+  console.log(`| sink consumption, ${consumeCount} events pre-filled | ${fmt(consumed)} rows/s |`);
+  process.exit(0);
 }
-const fmt = (xs: number[]) => `${Math.round(median(xs))} (min ${Math.round(Math.min(...xs))}, max ${Math.round(Math.max(...xs))})`;
-console.log(`| figure (median of ${repeat}) | value |`);
-console.log('| --- | --- |');
-console.log(`| file write → row visible in ClickHouse, p50, at ${rate} runs/s | ${fmt(fresh.map((f) => f.p50))} ms |`);
-console.log(`| file write → row visible in ClickHouse, p99, at ${rate} runs/s | ${fmt(fresh.map((f) => f.p99))} ms |`);
-console.log(`| sink consumption, ${consumeCount} events pre-filled | ${fmt(consumed)} rows/s |`);
-process.exit(0);
