@@ -14,12 +14,12 @@ import { buildTreeEvents, samplesRoot } from '../support/sample-events.ts';
 import type { RunEvent } from '../../ingest/event/run-event.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import { pollUntil } from '../support/poll.ts';
-import { faultStackEnv, pipelineEnv, runlens, type RunlensChild } from './private-stack.ts';
+import { faultPortBase, faultStackEnv, pipelineEnv, runlens, type RunlensChild } from './private-stack.ts';
 import { recordOutcome } from './report.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const AUTH = { Authorization: 'Bearer dev-analyst' };
-const PORTS = { a: 28181, b: 28182 };
+const PORTS = { a: faultPortBase + 181, b: faultPortBase + 182 };
 
 let pipeline: TestPipeline;
 let work: string;

@@ -10,13 +10,22 @@ import type { TestPipeline } from '../support/pipeline.ts';
 
 export const faultStateDir = join(repoRoot, '.runlens', 'fault-stack');
 
+/**
+ * Ports from RUNLENS_FAULT_PORT_BASE (default 28000): HTTP base+123, native base+1000,
+ * Kafka base+1092, … Moving the base lets a second checkout run the suite beside this one.
+ */
+export const faultPortBase = Number(process.env['RUNLENS_FAULT_PORT_BASE'] ?? 28_000);
+if (!Number.isInteger(faultPortBase) || faultPortBase < 1024 || faultPortBase > 60_000) {
+  throw new Error(`RUNLENS_FAULT_PORT_BASE=${JSON.stringify(process.env['RUNLENS_FAULT_PORT_BASE'])}: must be a whole number from 1024 to 60000`);
+}
+
 export const faultStackEnv = Object.freeze({
   RUNLENS_STATE_DIR: faultStateDir,
-  RUNLENS_CLICKHOUSE_URL: 'http://127.0.0.1:28123',
-  RUNLENS_CLICKHOUSE_TCP_PORT: '29000',
-  RUNLENS_CLICKHOUSE_INTERSERVER_PORT: '29009',
-  RUNLENS_KAFKA_BROKERS: '127.0.0.1:29092',
-  RUNLENS_KAFKA_CONTROLLER_PORT: '29093',
+  RUNLENS_CLICKHOUSE_URL: `http://127.0.0.1:${faultPortBase + 123}`,
+  RUNLENS_CLICKHOUSE_TCP_PORT: String(faultPortBase + 1000),
+  RUNLENS_CLICKHOUSE_INTERSERVER_PORT: String(faultPortBase + 1009),
+  RUNLENS_KAFKA_BROKERS: `127.0.0.1:${faultPortBase + 1092}`,
+  RUNLENS_KAFKA_CONTROLLER_PORT: String(faultPortBase + 1093),
 });
 
 const stackConfig = parseStackConfig({ ...process.env, ...faultStackEnv });
