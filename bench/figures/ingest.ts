@@ -23,7 +23,7 @@ function events(count: number, runDate: string, tag: string): RunEvent[] {
     runDate,
     key: `acct-${String(i).padStart(7, '0')}.${tag}`,
     files: {
-      'run.json': JSON.stringify({ key: `acct-${i}.${tag}`, job: `job-${i % 200}`, host: `host-${i % 50}`, attempt: 1, status: i % 10 === 0 ? 'failed' : 'succeeded', started_at: `${runDate}T09:00:00Z`, finished_at: `${runDate}T09:00:01Z`, exit_code: 0, labels: { region: 'eu', tier: 'gold' } }),
+      'run.json': JSON.stringify({ key: `acct-${String(i).padStart(7, '0')}.${tag}`, job: `job-${i % 200}`, host: `host-${i % 50}`, attempt: 1, status: i % 10 === 0 ? 'failed' : 'succeeded', started_at: `${runDate}T09:00:00Z`, finished_at: `${runDate}T09:00:01Z`, exit_code: 0, labels: { region: 'eu', tier: 'gold' } }),
       'result.json': result,
     },
   }, Date.now()));
