@@ -11,6 +11,14 @@ import { sha256Hex } from '../clickhouse-users-xml.ts';
 import { xmlText } from '../xml-text.ts';
 import type { ClickhouseNode, ClusterConfig } from './cluster-config.ts';
 
+/**
+ * ClickHouse's ZooKeeper session timeout. Short, because a restarted ZooKeeper restores the
+ * previous run's sessions and expires them only after this long: a server that starts
+ * while its old session (and its replicas' `is_active` nodes) still exists aborts or hangs
+ * on 18.16 (seen: glibc's robust-mutex assertion). cluster.ts waits this out.
+ */
+export const zooKeeperSessionTimeoutMs = 6_000;
+
 export function clickhouseNodeConfig(config: ClusterConfig, node: ClickhouseNode): StackConfig {
   const first = config.kafka.brokers[0]!;
   return {
@@ -64,7 +72,7 @@ ${shardXml}
     </remote_servers>
     <zookeeper>
         <node index="1"><host>127.0.0.1</host><port>${config.zookeeper.port}</port></node>
-        <session_timeout_ms>30000</session_timeout_ms>
+        <session_timeout_ms>${zooKeeperSessionTimeoutMs}</session_timeout_ms>
     </zookeeper>
     <!-- {shard} and {replica} in the Replicated tables' ZooKeeper paths (clickhouse/cluster/render.ts). -->
     <macros>

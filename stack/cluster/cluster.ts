@@ -10,7 +10,8 @@ import type { Log } from '../run-command.ts';
 import type { ManagedService } from '../service.ts';
 import { ensureRunning, status, stop } from '../service-lifecycle.ts';
 import { withStackLock } from '../stack-lock.ts';
-import { clickhouseNodeService } from './clickhouse-node-service.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clickhouseNodeService, zooKeeperSessionTimeoutMs } from './clickhouse-node-service.ts';
 import { parseClusterConfig, type ClusterConfig } from './cluster-config.ts';
 import { ensureReplicatedTopic } from './cluster-topic.ts';
 import { kafkaBrokerService } from './kafka-broker-service.ts';
@@ -62,13 +63,28 @@ function relabel(label: string, log: Log): Log {
 }
 
 async function up(node: Node, log: Log, timeoutMs: number): Promise<{ pid: number; started: boolean }> {
+  const labelled = relabel(node.label, log);
   try {
-    return await ensureRunning(node.service, { log: relabel(node.label, log), timeoutMs });
+    // A ClickHouse server answers within seconds or not at all: see the retry below.
+    const firstTimeoutMs = node.label.startsWith('ch') ? Math.min(timeoutMs, 45_000) : timeoutMs;
+    return await ensureRunning(node.service, { log: labelled, timeoutMs: firstTimeoutMs });
   } catch (error) {
-    if (error instanceof StackError) {
-      throw new StackError('stack', `${node.label}: ${error.message.replace(/^(kafka|clickhouse): /, '').split('\n  see:')[0]}`, error.logFiles, { cause: error });
+    if (!(error instanceof StackError)) throw error;
+    if (node.label.startsWith('ch')) {
+      // Seen here a few times in ~20 cold starts: 18.16 (Debian's build) aborts at startup with
+      // glibc's "__pthread_mutex_lock_full: Assertion `e != ESRCH || !robust'" or hangs before
+      // listening, once Replicated tables exist; a second start has always worked.
+      labelled(`clickhouse: did not start (${error.message.split('\n')[0]}); killing it and starting it once more`);
+      await stop(node.service, { log: labelled, signal: 'SIGKILL' });
+      try {
+        return await ensureRunning(node.service, { log: labelled, timeoutMs });
+      } catch (again) {
+        if (!(again instanceof StackError)) throw again;
+        error = again;
+      }
     }
-    throw error;
+    const failure = error as StackError;
+    throw new StackError('stack', `${node.label}: ${failure.message.replace(/^(kafka|clickhouse): /, '').split('\n  see:')[0]}`, failure.logFiles, { cause: failure });
   }
 }
 
@@ -90,8 +106,18 @@ export async function clusterUp(options: ClusterOptions = {}): Promise<ClusterSt
   const log = options.log ?? (() => {});
   const n = nodes(config);
   await withStackLock(config.dir, config.startTimeoutMs + 180_000, async () => {
-    await up(n.zookeeper, log, config.startTimeoutMs);
-    await all([...n.kafka, ...n.clickhouse].map((node) => up(node, log, config.startTimeoutMs)));
+    const zookeeper = await up(n.zookeeper, log, config.startTimeoutMs);
+    // A ZooKeeper that just started still holds the previous run's ClickHouse sessions
+    // until they time out; a server started before that aborts or hangs (see
+    // zooKeeperSessionTimeoutMs). The brokers need no ZooKeeper and start at once.
+    const sessionsExpired = zookeeper.started ? sleep(2 * zooKeeperSessionTimeoutMs) : Promise.resolve();
+    await all([
+      ...n.kafka.map((node) => up(node, log, config.startTimeoutMs)),
+      ...n.clickhouse.map(async (node) => {
+        await sessionsExpired;
+        return up(node, log, config.startTimeoutMs);
+      }),
+    ]);
     const created = await ensureReplicatedTopic(config.kafka.bootstrap, config.kafka.topic, config.kafka);
     if (created) log(`kafka: created topic ${config.kafka.topic} (${config.kafka.partitions} partitions, replication factor ${config.kafka.replicationFactor})`);
   });
