@@ -17,7 +17,11 @@ for (const reportPath of reports) {
   passed += report.numPassedTests ?? 0;
   // Files that failed to load count as failures even though they ran no test.
   const brokenFiles = (report.testResults ?? []).filter((file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0).length;
-  failed += (report.numFailedTests ?? 0) + brokenFiles;
+  const failedHere = (report.numFailedTests ?? 0) + brokenFiles;
+  // A run that did not succeed with nothing failed in it (a global setup error, no test
+  // files found) is still a failure, not a silent zero.
+  failed += failedHere > 0 || report.success !== false ? failedHere : 1;
+  if (report.success === false && failedHere === 0) console.log(`${reportPath}: the run failed before or outside its tests (see above)`);
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 console.log(skipped > 0 ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`);
