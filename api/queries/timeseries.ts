@@ -22,6 +22,8 @@ export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
  */
 export const STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 604_800] as const;
 export const MAX_POINTS = 1500;
+/** A long range goes to whole days (the day tier) only when that still draws at least this many points. */
+export const MIN_DAY_POINTS = 60;
 
 /** The columns each metric's rows carry besides `t`; a source must produce exactly these. */
 export const METRIC_COLUMNS = {
@@ -38,7 +40,11 @@ export const timeseriesQuery = z.object({
     .string()
     .regex(/^(auto|\d{1,7})$/, `must be auto or one of ${STEPS.join(', ')} (seconds)`)
     .optional()
-    .meta({ description: `Bucket width in seconds (${STEPS.join(', ')}) or auto (default): the smallest giving at most ${MAX_POINTS} points.` }),
+    .meta({
+      description: `Bucket width in seconds (${STEPS.join(', ')}) or auto (default): the smallest giving at most ${MAX_POINTS} points; `
+        + `when 1 h steps would give more than ${MAX_POINTS}, whole days (86400, else 604800) if that gives at least ${MIN_DAY_POINTS} points, `
+        + 'otherwise the smallest whole number of hours that fits (so the day or hour rollup tier answers).',
+    }),
   leaf_file: z.string().min(1).max(255).optional().meta({ description: 'With metric=leaf: the result file, e.g. result.json.' }),
   leaf_path: z.string().min(1).max(1000).optional().meta({ description: 'With metric=leaf: the numeric leaf, e.g. timings_ms.fetch.' }),
   ...filterParams,
@@ -91,13 +97,25 @@ export type TimeseriesResponse = z.infer<typeof timeseriesResponse>;
 export function pickStep(params: Pick<TimeseriesParams, 'step'>, range: TimeRange): number {
   const spanSeconds = (range.toMs - range.fromMs) / 1000;
   const points = (step: number) => Math.ceil(spanSeconds / step) + 1;
-  if (params.step === undefined || params.step === 'auto') {
-    return STEPS.find((step) => points(step) <= MAX_POINTS) ?? 604_800;
-  }
+  if (params.step === undefined || params.step === 'auto') return autoStep(points);
   const step = Number(params.step);
   if (!(STEPS as readonly number[]).includes(step)) throw badParameter('step', `must be auto or one of ${STEPS.join(', ')} (seconds)`);
   if (points(step) > MAX_POINTS) throw badParameter('step', `${step} s gives more than ${MAX_POINTS} points over this range; use a larger step or auto`);
   return step;
+}
+
+/**
+ * The smallest step that fits, except for long ranges (more than MAX_POINTS at 1 h): there
+ * a step aligned to a rollup tier, so that the coarse tier is read (a year at 6 h read the
+ * hour tier, 8,760 buckets per group, instead of 365 day rows): whole days when that still
+ * gives MIN_DAY_POINTS, else the smallest multiple of an hour that fits.
+ */
+function autoStep(points: (step: number) => number): number {
+  const fits = STEPS.filter((step) => points(step) <= MAX_POINTS);
+  if (points(3600) <= MAX_POINTS) return fits[0]!;
+  const days = fits.find((step) => step % 86_400 === 0);
+  if (days !== undefined && points(days) >= MIN_DAY_POINTS) return days;
+  return fits.find((step) => step % 3600 === 0) ?? 604_800;
 }
 
 export interface TimeseriesDeps {

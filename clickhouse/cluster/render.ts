@@ -15,7 +15,7 @@
 // *local* table of its source (it fires once, on the shard that stores the rows, however
 // they arrived) and writes into the Distributed table of its target (which reshards).
 // Node-local engines (TinyLog, Memory, Null, Buffer…) stay node-local. What this file
-// cannot map faithfully (the Kafka engine, CREATE … AS SELECT, RENAME) is an error
+// cannot map faithfully (the Kafka engine, CREATE … AS SELECT) is an error
 // naming the statement, never a silently single-node table.
 import { shardingKeyFor } from './sharding.ts';
 
@@ -57,6 +57,14 @@ export function createClusterRenderer(layout: ClusterLayout, known: readonly str
     if (table) kinds.set(`${table[1]}.${table[2]}`, isMergeTreeFamily(engineName(sql)) ? 'sharded' : 'node-local');
     const view = /^CREATE\s+(?:MATERIALIZED\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\.(\w+)/i.exec(sql);
     if (view) kinds.set(`${view[1]}.${view[2]}`, 'view');
+    // RENAME gives the new name the old one's kind. The old name keeps its kind: `known`
+    // holds statements of migrations not yet run, and a name renamed away is usually
+    // renamed back to (RENAME t TO t_old, t_new TO t) or dropped.
+    const rename = /^RENAME\s+TABLE\s+([\s\S]+)$/i.exec(sql);
+    for (const [from, to] of rename ? renamePairs(rename[1]!) ?? [] : []) {
+      const kind = kinds.get(from);
+      if (kind && !kinds.has(to)) kinds.set(to, kind);
+    }
   };
   for (const statement of known) learn(statement);
   const kindOf = (database: string, table: string) => kinds.get(`${database}.${table}`);
@@ -155,6 +163,19 @@ function renderStatement(sql: string, layout: ClusterLayout, kindOf: ClusterRend
     return kindOf(database, table) === 'sharded' ? [drop(table), drop(`${table}${LOCAL_SUFFIX}`)] : [drop(table)];
   }
 
+  if ((m = /^RENAME\s+TABLE\s+([\s\S]+)$/i.exec(sql))) {
+    // Sharded tables: only the local tables are renamed. The Distributed table `t` names
+    // its local table `t_local`, so after `RENAME t TO t_old, t_new TO t` it reads the new
+    // one; the Distributed table of `t_new` is left pointing at nothing (drop it with
+    // DROP TABLE IF EXISTS db.t_new, which renders for both tables).
+    const pairs = renamePairs(m[1]!);
+    if (!pairs) throw unsupported(sql, 'expected RENAME TABLE db.a TO db.b[, db.c TO db.d]');
+    const sharded = pairs.map(([from]) => kindOf(...(from.split('.') as [string, string])) === 'sharded');
+    if (sharded.some((value) => value !== sharded[0])) throw unsupported(sql, 'renames sharded and other tables in one statement');
+    const suffix = sharded[0] ? LOCAL_SUFFIX : '';
+    return [`RENAME TABLE ${pairs.map(([from, to]) => `${from}${suffix} TO ${to}${suffix}`).join(', ')} ${onCluster}`];
+  }
+
   if ((m = /^OPTIMIZE\s+TABLE\s+(\w+)\.(\w+)\b/i.exec(sql))) {
     const [head, database, table] = m as unknown as [string, string, string];
     const target = kindOf(database, table) === 'sharded' ? `${table}${LOCAL_SUFFIX}` : table;
@@ -165,6 +186,17 @@ function renderStatement(sql: string, layout: ClusterLayout, kindOf: ClusterRend
   if (/^(INSERT|SELECT)\b/i.test(sql)) return [sql];
 
   throw unsupported(sql, 'no cluster rendering for this kind of statement');
+}
+
+/** `db.a TO db.b, db.c TO db.d` → [['db.a', 'db.b'], …], or null when it is not that shape. */
+function renamePairs(list: string): [string, string][] | null {
+  const pairs: [string, string][] = [];
+  for (const part of list.split(',')) {
+    const pair = /^\s*(\w+\.\w+)\s+TO\s+(\w+\.\w+)\s*$/i.exec(part);
+    if (!pair) return null;
+    pairs.push([pair[1]!, pair[2]!]);
+  }
+  return pairs;
 }
 
 function unsupported(sql: string, why: string): ClusterRenderError {

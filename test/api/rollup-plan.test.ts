@@ -1,6 +1,7 @@
 // How a range is cut into rollup tiers, and which filters the rollups can answer.
 import { describe, expect, it } from 'vitest';
-import { dimensionOf, minutesKept, planSegments, type RollupSettings } from '../../api/queries/rollup-plan.ts';
+import { coarsestTierForStep, dimensionOf, minutesKept, planSegments, type RollupSettings } from '../../api/queries/rollup-plan.ts';
+import { pickStep } from '../../api/queries/timeseries.ts';
 
 const at = (text: string) => Date.parse(text);
 const SETTINGS: RollupSettings = { labelKeys: ['region'], minuteRetentionDays: 35, dayTier: true };
@@ -48,5 +49,22 @@ describe('dimensionOf', () => {
     expect(dimensionOf({ job: 'a', host: 'h' }, SETTINGS)).toBeNull();
     expect(dimensionOf({ label: [{ key: 'team', value: 'x' }] }, SETTINGS)).toBeNull();
     expect(dimensionOf({ label: [{ key: 'region', value: '' }] }, SETTINGS)).toBeNull();
+  });
+});
+
+describe('auto step', () => {
+  const DAY = 86_400_000;
+  const stepFor = (days: number) => pickStep({ step: 'auto' }, { fromMs: at('2026-01-01T00:00:00Z'), toMs: at('2026-01-01T00:00:00Z') + days * DAY });
+  it('is the smallest step under 1,500 points while 1 h steps fit', () => {
+    expect(stepFor(1)).toBe(60);
+    expect(stepFor(30)).toBe(1800);
+    expect(stepFor(62)).toBe(3600);
+  });
+  it('is whole days (the day tier) once 1 h steps would give more than 1,500 points', () => {
+    for (const days of [63, 90, 365, 1000]) {
+      expect(stepFor(days)).toBe(86_400);
+      expect(coarsestTierForStep(stepFor(days), SETTINGS)).toBe('day');
+    }
+    expect(stepFor(5 * 365)).toBe(604_800);
   });
 });
