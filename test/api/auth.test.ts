@@ -55,7 +55,7 @@ describe('auth', () => {
   });
 
   it('lets everyone in only when RUNLENS_API_AUTH=off is set explicitly', async () => {
-    const config = parseApiConfig({ RUNLENS_API_AUTH: 'off', RUNLENS_CLICKHOUSE_DATABASE: fx.config.clickhouse.database });
+    const config = parseApiConfig({ RUNLENS_API_AUTH: 'off', RUNLENS_CLICKHOUSE_URL: fx.pipeline.config.clickhouse.url, RUNLENS_CLICKHOUSE_DATABASE: fx.config.clickhouse.database });
     const clickhouse = createClickHouseClient({ url: config.clickhouse.url, ...fx.pipeline.config.clickhouse.admin, database: config.clickhouse.database });
     try {
       const { app } = createApp({ clickhouse, config, log: () => {} });
