@@ -6,8 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The fault suite has its own stack and config: npm run test:faults.
-    exclude: ['test/faults/**', 'node_modules/**'],
+    // The fault suite (npm run test:faults) and the cluster test (npm run test:cluster)
+    // bring up stacks of their own and have their own configs.
+    exclude: ['test/faults/**', 'test/cluster/cluster.test.ts', 'node_modules/**'],
     globalSetup: ['stack/vitest-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,

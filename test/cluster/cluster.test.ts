@@ -25,6 +25,7 @@ import { clusterUp, parseClusterConfig, startClusterNode, stopClusterNode, type 
 import { ensureReplicatedTopic } from '../../stack/cluster/cluster-topic.ts';
 import { pollUntil, uniqueName } from '../support/poll.ts';
 
+// Run by `npm run test:cluster` (its own vitest config); `npm test` leaves this file out.
 const enabled = process.env['RUNLENS_CLUSTER_TESTS'] === '1';
 const RUNS = Number(process.env['RUNLENS_CLUSTER_TEST_RUNS'] ?? 200_000);
 const RERUNS = 500;
