@@ -448,8 +448,12 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
       await consumer.connect();
       await consumer.subscribe({ topic: deps.topic, fromBeginning: false });
       await consumer.run({ autoCommit: true, autoCommitInterval: 5_000, partitionsConsumedConcurrently: 1, eachBatch: take });
-      for (const [partition, offset] of headPosition) consumer.seek({ topic: deps.topic, partition, offset: String(offset) });
       await Promise.race([joined, new Promise((_, reject) => setTimeout(() => reject(new Error('live: joining the Kafka group took over 30 s')), 30_000).unref())]);
+      // Only after the join: kafkajs refuses a seek before its group exists ("consumer#run must
+      // be called first" even after run() resolved, seen on a loaded machine). Anything fetched
+      // before the seek lies at or after the head position and is read again from there, where
+      // the hub's own position skips what it has already taken.
+      for (const [partition, offset] of headPosition) consumer.seek({ topic: deps.topic, partition, offset: String(offset) });
       timer = setInterval(tick, options.tickMs);
       accepting = true;
     },
