@@ -1,20 +1,18 @@
-import type { Producer } from 'kafkajs';
-import { createKafka } from '../../ingest/kafka/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../ingest/event/run-event.ts';
 import { encodeEvent, type TopicEvent } from '../../ingest/event/wire.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import { pollUntil } from '../support/poll.ts';
 import { buildTreeEvents, samplesRoot } from '../support/sample-events.ts';
+import { plainProducer, type PlainProducer } from '../support/plain-producer.ts';
 
 let pipeline: TestPipeline;
-let producer: Producer;
+let producer: PlainProducer;
 
 beforeAll(async () => {
   pipeline = await createTestPipeline('sink');
   // A plain producer: the test must be able to send what our publisher never would.
-  producer = createKafka({ brokers: pipeline.config.kafka.brokers, clientId: 'sink-test' }).producer();
-  await producer.connect();
+  producer = await plainProducer(pipeline.config.kafka.brokers, 'sink-test');
   await pipeline.startSink();
 });
 

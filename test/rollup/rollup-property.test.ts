@@ -4,29 +4,22 @@
 // covers everything earlier runs left behind. No shrinking: a failure prints its seed and
 // the differences, and one replay of a real pipeline is the useful artefact.
 import fc from 'fast-check';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../ingest/event/wire.ts';
-import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
+import type { TestPipeline } from '../support/pipeline.ts';
 import { pollUntil } from '../support/poll.ts';
 import { compareAllTiers, completeUntil, serverNow, worstQuantileError } from './rollup-truth.ts';
 import { runEvent, utcMs, type RunVersion } from './run-events.ts';
+import { plainProducer, type PlainProducer } from '../support/plain-producer.ts';
+import { createRollupTestPipeline, rollupLabelKeys } from './rollup-pipeline.ts';
 
 let pipeline: TestPipeline;
-let producer: Producer;
-const labelKeys = ['region', 'tier'];
+let producer: PlainProducer;
+const labelKeys = rollupLabelKeys;
 
 beforeAll(async () => {
-  pipeline = await createTestPipeline('rollup_prop', {
-    RUNLENS_ROLLUP_INTERVAL_MS: '200',
-    RUNLENS_ROLLUP_LABEL_KEYS: labelKeys.join(','),
-    RUNLENS_RETENTION_RUNS_DAYS: '0',
-    RUNLENS_RETENTION_MINUTE_DAYS: '0',
-    RUNLENS_RETENTION_HOUR_DAYS: '0',
-    RUNLENS_RETENTION_DAY_DAYS: '0',
-  });
-  producer = new Kafka({ brokers: [...pipeline.config.kafka.brokers], logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  pipeline = await createRollupTestPipeline('rollup_prop');
+  producer = await plainProducer(pipeline.config.kafka.brokers, 'rollup-test');
   await pipeline.startSink();
 });
 

@@ -1,30 +1,23 @@
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../ingest/event/wire.ts';
-import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
+import type { TestPipeline } from '../support/pipeline.ts';
 import { pollUntil } from '../support/poll.ts';
 import { compareAllTiers, completeUntil, serverNow } from './rollup-truth.ts';
 import { runEvent, utcMs, type RunVersion } from './run-events.ts';
+import { plainProducer, type PlainProducer } from '../support/plain-producer.ts';
+import { createRollupTestPipeline, rollupLabelKeys } from './rollup-pipeline.ts';
 
 let pipeline: TestPipeline;
-let producer: Producer;
+let producer: PlainProducer;
 let db: string;
-const labelKeys = ['region', 'tier'];
+const labelKeys = rollupLabelKeys;
 
 beforeAll(async () => {
-  pipeline = await createTestPipeline('rollup_unit', {
-    RUNLENS_ROLLUP_INTERVAL_MS: '200',
-    RUNLENS_ROLLUP_LABEL_KEYS: labelKeys.join(','),
-    RUNLENS_RETENTION_RUNS_DAYS: '0',
-    RUNLENS_RETENTION_MINUTE_DAYS: '0',
-    RUNLENS_RETENTION_HOUR_DAYS: '0',
-    RUNLENS_RETENTION_DAY_DAYS: '0',
-  });
+  pipeline = await createRollupTestPipeline('rollup_unit');
   db = pipeline.config.clickhouse.database;
   // Every version stays a separate row: FINAL (not a merge) must do the deduplication.
   await pipeline.admin.command({ query: `SYSTEM STOP MERGES ${db}.runs` });
-  producer = new Kafka({ brokers: [...pipeline.config.kafka.brokers], logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  producer = await plainProducer(pipeline.config.kafka.brokers, 'rollup-test');
   await pipeline.startSink();
 });
 
