@@ -35,6 +35,8 @@ export async function ensureHistory(admin: ClickHouseClient, days: number, perDa
   // Reuse: same shape, and its days still end today (the ranges of the figures end now).
   const existing = await select<{ last: string }>(`SELECT toString(max(run_date)) AS last FROM ${database}.runs`).catch(() => []);
   if (existing[0]?.last === base.lastDay) {
+    // Migrations added since it was generated (e.g. a re-sorted rollup) apply to it too.
+    await migrate(admin, { database, kafkaBrokers: '127.0.0.1:1', kafkaTopic: 'bench', kafkaGroup: 'bench' });
     const [{ runs } = { runs: 0 }] = await select<{ runs: number }>(`SELECT uniqExact(run_date, key) AS runs FROM ${database}.runs`);
     await writeRollupState(admin, database, 'complete_until', Math.floor(Date.now() / 1000));
     return { ...base, runs, generated: false, generateSeconds: 0, rebuildSeconds: 0 };

@@ -1,6 +1,7 @@
 // GET /api/v1/breakdown: the top values of one dimension in a time window, with counts
 // and failures, e.g. which jobs or hosts failed most. From the rollups when they hold the
-// dimension (breakdown-rollup.ts; the window is then widened to whole minutes), else from
+// dimension (breakdown-rollup.ts; the window is then widened to whole minutes,
+// or hours where the minute tier no longer keeps the edge), else from
 // `runs FINAL`.
 import { z } from 'zod';
 import { ident, num, sql, str, type SqlFragment } from '../../clickhouse/sql.ts';
@@ -9,7 +10,7 @@ import { badParameter } from '../http/api-error.ts';
 import { filterParams, intParam, rangeParams } from '../http/params.ts';
 import { resolveRange } from '../http/range.ts';
 import { breakdownRollupQuery } from './breakdown-rollup.ts';
-import { toWholeMinutes, type Rollups } from './rollup-plan.ts';
+import { toRollupWindow, type Rollups } from './rollup-plan.ts';
 import { allOf, FAILURE_STATUSES, filterConditions, startedWithin } from './run-window.ts';
 
 const COLUMNS = ['job', 'host', 'status', 'error_type'] as const;
@@ -37,7 +38,7 @@ export const breakdownResponse = z.object({
   by: z.string(),
   rows: z.array(breakdownRow).describe('Most runs first, then by value.'),
   truncated: z.boolean().describe('True when more values exist beyond limit.'),
-  from: z.number().int().describe('Unix seconds: the window counted (from the rollups: widened to whole minutes).'),
+  from: z.number().int().describe('Unix seconds: the window counted (from the rollups: widened to whole minutes, or hours where minutes are no longer kept).'),
   to: z.number().int(),
   source: z.enum(['rollup', 'runs']).describe('Which table answered.'),
   complete_until: z.number().int().describe('Unix second up to which every stored run is counted: the rollup watermark minus the ingest lag (rollup), now minus the ingest lag (runs).'),
@@ -58,7 +59,7 @@ export async function breakdown(params: BreakdownParams, deps: BreakdownDeps): P
   const requested = resolveRange(params, deps.nowMs);
   if (params.by.startsWith('label:') && params.by.length - 'label:'.length > 200) throw badParameter('by', 'the label key is longer than 200 characters');
   if (deps.rollups) {
-    const range = toWholeMinutes(requested);
+    const range = toRollupWindow(requested, deps.rollups.settings, deps.nowMs);
     const query = breakdownRollupQuery(params.by, params, range, params.limit, deps.rollups.settings, deps.nowMs);
     const watermark = query ? await deps.rollups.watermarkMs(deps.signal) : null;
     if (query && watermark !== null) {

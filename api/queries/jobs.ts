@@ -1,6 +1,7 @@
 // GET /api/v1/jobs: per job over a window, with the same-length window before it for the
 // trend. One scan covers both periods; -If aggregates split them. From the rollups when
-// they can answer (jobs-rollup.ts; the window is then widened to whole minutes), else
+// they can answer (jobs-rollup.ts; the window is then widened to whole minutes,
+// or hours where the minute tier no longer keeps the edge), else
 // from `runs FINAL`.
 import { z } from 'zod';
 import { num, sql } from '../../clickhouse/sql.ts';
@@ -8,7 +9,7 @@ import type { QueryRunner } from '../clickhouse/query-runner.ts';
 import { intParam, rangeParams } from '../http/params.ts';
 import { resolveRange } from '../http/range.ts';
 import { jobsRollupQuery } from './jobs-rollup.ts';
-import { toWholeMinutes, type Rollups } from './rollup-plan.ts';
+import { rollupEdge, toRollupWindow, type Rollups } from './rollup-plan.ts';
 import { FAILURE_STATUSES, finiteOrNull, startedWithin } from './run-window.ts';
 
 export const jobsQuery = z.object({
@@ -37,7 +38,7 @@ export const jobRow = z.object({
   }),
 });
 export const jobsResponse = z.object({
-  from: z.number().int().describe('Unix seconds: the window counted (from the rollups: widened to whole minutes).'),
+  from: z.number().int().describe('Unix seconds: the window counted (from the rollups: widened to whole minutes, or hours where minutes are no longer kept).'),
   to: z.number().int(),
   previous_from: z.number().int(),
   jobs: z.array(jobRow),
@@ -64,8 +65,8 @@ export interface JobsDeps {
 export async function jobs(params: JobsParams, deps: JobsDeps): Promise<JobsResponse> {
   const requested = resolveRange(params, deps.nowMs);
   if (deps.rollups) {
-    const range = toWholeMinutes(requested);
-    const previous = { fromMs: Math.max(0, range.fromMs - (range.toMs - range.fromMs)), toMs: range.fromMs };
+    const range = toRollupWindow(requested, deps.rollups.settings, deps.nowMs);
+    const previous = { fromMs: rollupEdge(Math.max(0, range.fromMs - (range.toMs - range.fromMs)), 'down', deps.rollups.settings, deps.nowMs), toMs: range.fromMs };
     const query = jobsRollupQuery(range, previous, params.limit, deps.rollups.settings, deps.nowMs);
     const watermark = query ? await deps.rollups.watermarkMs(deps.signal) : null;
     if (query && watermark !== null) {

@@ -157,7 +157,21 @@ export function dimensionWhere(filter: DimensionFilter): SqlFragment {
   return sql`dimension = ${str(filter.dimension)} AND value = ${str(filter.value)}`;
 }
 
-/** Outward to whole minutes: every run of [from, to) is inside, plus up to a minute at each end. */
-export function toWholeMinutes(range: TimeRange): TimeRange {
-  return { fromMs: Math.floor(range.fromMs / TIER_MS.minute) * TIER_MS.minute, toMs: Math.ceil(range.toMs / TIER_MS.minute) * TIER_MS.minute };
+/**
+ * The window a rollup answer counts for [from, to): outward to whole minutes, and to whole
+ * hours at an edge whose minute the minute tier no longer keeps (a year back, say), so
+ * that both edges fall in a tier that holds them. Every run of [from, to) is inside; the
+ * responses report the window counted.
+ */
+export function toRollupWindow(range: TimeRange, settings: RollupSettings, nowMs: number): TimeRange {
+  return { fromMs: rollupEdge(range.fromMs, 'down', settings, nowMs), toMs: rollupEdge(range.toMs, 'up', settings, nowMs) };
+}
+
+/** One edge of toRollupWindow: to the minute, or to the hour where minutes are gone. */
+export function rollupEdge(ms: number, direction: 'down' | 'up', settings: RollupSettings, nowMs: number): number {
+  const round = (width: number) => (direction === 'down' ? Math.floor(ms / width) : Math.ceil(ms / width)) * width;
+  const minute = round(TIER_MS.minute);
+  const firstMinute = direction === 'down' ? minute : minute - TIER_MS.minute;
+  const kept = minutesKept([{ tier: 'minute', fromMs: firstMinute, toMs: firstMinute + TIER_MS.minute }], settings, nowMs);
+  return kept ? minute : round(TIER_MS.hour);
 }

@@ -27,10 +27,17 @@ export async function serveApi(database: string, rollups: boolean): Promise<Benc
   };
 }
 
-/** The Overview page's critical path: runs by status and duration percentiles, in parallel (auto step). */
+/**
+ * The overview question (issue #3: timeseries + top breakdown), asked in parallel as the
+ * Overview page does: runs by status and duration percentiles (auto step), and the top jobs.
+ */
 export function overviewPaths(spanDays: number, nowS: number, step = 'auto'): string[] {
   const from = nowS - spanDays * 86_400;
-  return [`/api/v1/timeseries?metric=runs&from=${from}&to=${nowS}&step=${step}`, `/api/v1/timeseries?metric=duration&from=${from}&to=${nowS}&step=${step}`];
+  return [
+    `/api/v1/timeseries?metric=runs&from=${from}&to=${nowS}&step=${step}`,
+    `/api/v1/timeseries?metric=duration&from=${from}&to=${nowS}&step=${step}`,
+    `/api/v1/breakdown?by=job&limit=10&from=${from}&to=${nowS}`,
+  ];
 }
 
 export async function getJson(url: string): Promise<{ status: number; body: any }> {

@@ -1,6 +1,6 @@
 // How a range is cut into rollup tiers, and which filters the rollups can answer.
 import { describe, expect, it } from 'vitest';
-import { coarsestTierForStep, dimensionOf, minutesKept, planSegments, type RollupSettings } from '../../api/queries/rollup-plan.ts';
+import { coarsestTierForStep, dimensionOf, minutesKept, planSegments, toRollupWindow, type RollupSettings } from '../../api/queries/rollup-plan.ts';
 import { pickStep } from '../../api/queries/timeseries.ts';
 
 const at = (text: string) => Date.parse(text);
@@ -35,6 +35,28 @@ describe('planSegments', () => {
     expect(minutesKept(recent, SETTINGS, now)).toBe(true);
     expect(minutesKept(old, SETTINGS, now)).toBe(false);
     expect(minutesKept(old, { ...SETTINGS, minuteRetentionDays: 0 }, now)).toBe(true);
+  });
+});
+
+describe('toRollupWindow', () => {
+  const now = at('2026-11-21T12:00:00Z');
+
+  it('widens to whole minutes while the minute tier keeps both edges', () => {
+    const window = toRollupWindow({ fromMs: at('2026-11-20T10:05:30Z'), toMs: at('2026-11-21T11:59:10Z') }, SETTINGS, now);
+    expect(window).toEqual({ fromMs: at('2026-11-20T10:05:00Z'), toMs: at('2026-11-21T12:00:00Z') });
+  });
+
+  it('widens an edge the minute tier no longer keeps to the whole hour, so the rollups still answer', () => {
+    const window = toRollupWindow({ fromMs: at('2025-11-21T11:59:10Z'), toMs: at('2026-11-21T11:59:10Z') }, SETTINGS, now);
+    expect(window).toEqual({ fromMs: at('2025-11-21T11:00:00Z'), toMs: at('2026-11-21T12:00:00Z') });
+    expect(minutesKept(planSegments(window, 'day')!, SETTINGS, now)).toBe(true);
+    // Kept forever: minutes stay minutes however old.
+    expect(toRollupWindow({ fromMs: at('2025-11-21T11:59:10Z'), toMs: now }, { ...SETTINGS, minuteRetentionDays: 0 }, now).fromMs).toBe(at('2025-11-21T11:59:00Z'));
+  });
+
+  it('widens both edges of an old window to hours', () => {
+    const window = toRollupWindow({ fromMs: at('2026-03-02T07:13:00Z'), toMs: at('2026-03-04T16:47:00Z') }, SETTINGS, now);
+    expect(window).toEqual({ fromMs: at('2026-03-02T07:00:00Z'), toMs: at('2026-03-04T17:00:00Z') });
   });
 });
 

@@ -236,6 +236,31 @@ describe('jobs, breakdown and job-series from the rollups', () => {
     });
   }
 
+  it('edges older than the minute tier keeps are widened to whole hours, and the counts equal runs FINAL over that window', async () => {
+    // Two months later, with minutes kept 10 days: November's minutes are gone as far as this API knows.
+    const client = createClickHouseClient({ url: fx.config.clickhouse.url, ...fx.pipeline.config.clickhouse.admin, database: fx.pipeline.config.clickhouse.database });
+    const later = createApp({ clickhouse: client, config: fx.config, clock: () => Date.parse('2027-01-15T00:00:00Z'), log: () => {}, rollups: { ...SETTINGS, minuteRetentionDays: 10 } });
+    try {
+      const asked = RANGES['edges inside days, hours and minutes'];
+      const widened = { from: iso('2026-11-18T07:00:00Z'), to: iso('2026-11-21T17:00:00Z') };
+      for (const by of ['job', 'status', 'label:region']) {
+        const response = await later.app.request(`/api/v1/breakdown?${query({ ...asked, by, limit: 50 })}`, { headers: { Authorization: `Bearer ${TOKENS.admin}` } });
+        const rollup = await response.json();
+        expect(response.status, JSON.stringify(rollup)).toBe(200);
+        expect(rollup.source).toBe('rollup');
+        expect([String(rollup.from), String(rollup.to)]).toEqual([widened.from, widened.to]);
+        const raw = await fx.get(`/api/v1/breakdown?${query({ ...widened, by, limit: 50 })}`);
+        expect(rollup.rows, by).toEqual(raw.body.rows);
+      }
+      const jobs = await (await later.app.request(`/api/v1/jobs?${query(asked)}`, { headers: { Authorization: `Bearer ${TOKENS.admin}` } })).json();
+      expect(jobs.source).toBe('rollup');
+      expect([String(jobs.from), String(jobs.to)]).toEqual([widened.from, widened.to]);
+      expect(jobs.previous_from % 3600).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('breakdown by error_type or by job under a host filter is answered by runs', async () => {
     for (const params of <Array<Record<string, string>>>[{ by: 'error_type' }, { by: 'job', host: 'host-1' }, { by: 'label:team' }]) {
       const { raw, rollup } = await both(`/api/v1/breakdown?${query({ ...RANGES['four whole days'], ...params })}`);
