@@ -8,7 +8,11 @@ import { readSse, type SseMessage } from './sse-reader.ts';
 
 export type { LiveRun };
 
-export type LiveState = 'connecting' | 'live' | 'waiting' | 'stopped';
+/**
+ * `unavailable`: the instance answered that live is not enabled there (503 with
+ * Retry-After); the stream asks again (or another instance) after that delay.
+ */
+export type LiveState = 'connecting' | 'live' | 'waiting' | 'unavailable' | 'stopped';
 
 export interface LiveStreamOptions {
   /** One or more `/api/v1/live?…` URLs (instances); a failed connection moves to the next. */
@@ -43,6 +47,20 @@ export class LiveRequestError extends Error {
   }
 }
 
+/** The instance does not serve live now (503 + Retry-After, e.g. RUNLENS_API_LIVE=0): ask again after `retryAfterMs`. */
+export class LiveUnavailableError extends Error {
+  override readonly name = 'LiveUnavailableError';
+  constructor(readonly retryAfterMs: number, message: string) {
+    super(message);
+  }
+}
+
+/** Retry-After in seconds, bounded to [5 s, 5 min]; null when absent or not a number of seconds. */
+export function retryAfterMs(header: string | null): number | null {
+  if (header === null || !/^\d+$/.test(header.trim())) return null;
+  return Math.min(300_000, Math.max(5_000, Number(header.trim()) * 1000));
+}
+
 export function backoffDelay(attempt: number, { initialMs, maxMs }: { initialMs: number; maxMs: number }, random: () => number): number {
   // Full jitter: spreads a crowd of dashboards reconnecting after an instance died.
   return Math.round(random() * Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20)));
@@ -74,6 +92,8 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
     if (!response.ok || !response.body) {
       const text = await response.text().catch(() => '');
       if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) throw new LiveRequestError(response.status, text);
+      const retryAfter = response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : null;
+      if (retryAfter !== null) throw new LiveUnavailableError(retryAfter, errorMessage(text) ?? `HTTP 503 from ${url}`);
       throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
     }
     connections++;
@@ -95,6 +115,14 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
     return end.outcome;
   }
 
+  const sleepUnlessClosed = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    controller.signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
   void (async () => {
     let failures = 0;
     while (!stopped) {
@@ -109,8 +137,14 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
           stopped = true;
           break;
         }
-        failures++;
         urlIndex++; // try the next instance
+        if (error instanceof LiveUnavailableError) {
+          // Said by the server, not a failure to back off from: wait as long as it asked.
+          state('unavailable', error.message);
+          await sleepUnlessClosed(error.retryAfterMs);
+          continue;
+        }
+        failures++;
       }
       if (stopped) break;
       if (failures > 0) {
@@ -134,4 +168,14 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
       controller.abort();
     },
   };
+}
+
+/** The API's `{ error: { message } }`, or null when the body is something else. */
+function errorMessage(text: string): string | null {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message : null;
+  } catch {
+    return null;
+  }
 }

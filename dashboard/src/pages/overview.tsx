@@ -14,8 +14,10 @@ import { navigate } from '../lib/router.ts';
 import { aligned, column, shiftedTotals, stackedRuns, STATUSES, times, type Status } from '../lib/series.ts';
 import { useQuery } from '../lib/use-query.ts';
 
-export type LiveStatus = 'off' | 'connecting' | 'live' | 'waiting' | 'paused' | 'stopped';
+export type LiveStatus = 'off' | 'connecting' | 'live' | 'waiting' | 'unavailable' | 'paused' | 'stopped';
 export const liveStatus = signal<LiveStatus>('off');
+/** What the server said when live is unavailable (shown as the badge's tooltip). */
+const liveDetail = signal('');
 export const livePaused = signal(false);
 /** Runs received live since the page opened: a number bound straight into the JSX. */
 const liveRuns = signal(0);
@@ -227,9 +229,11 @@ function Kpi(props: { label: string; value: string; hint?: string; bad?: boolean
 
 export function LiveBadge({ id }: { id?: string }) {
   const status = livePaused.value ? 'paused' : liveStatus.value;
-  const label = status === 'live' ? 'live' : status === 'paused' ? 'paused' : status === 'off' ? 'not live' : status === 'stopped' ? 'live unavailable' : 'connecting';
+  const label = status === 'live' ? 'live' : status === 'paused' ? 'paused' : status === 'off' ? 'not live' : status === 'stopped' ? 'live unavailable'
+    : status === 'unavailable' ? 'live off on server' : 'connecting';
+  const title = livePaused.value ? 'resume live updates' : status === 'unavailable' || status === 'stopped' ? `${liveDetail.value || 'live unavailable'} (click to pause)` : 'pause live updates';
   return (
-    <button type="button" class={`live-badge ${status}`} onClick={() => (livePaused.value = !livePaused.value)} title={livePaused.value ? 'resume live updates' : 'pause live updates'} id={id} data-status={status}>
+    <button type="button" class={`live-badge ${status}`} onClick={() => (livePaused.value = !livePaused.value)} title={title} id={id} data-status={status}>
       <span class="live-dot" /> {label}
     </button>
   );
@@ -274,7 +278,10 @@ function useLive(r: Range, base: TimeseriesResponse | null) {
     const stream = openLiveStream({
       urls: ['/api/v1/live'],
       headers: authHeaders(),
-      onState: (state) => (liveStatus.value = state),
+      onState: (state, detail) => {
+        liveStatus.value = state;
+        liveDetail.value = state === 'unavailable' || state === 'stopped' ? detail ?? '' : '';
+      },
       onReload: () => {
         refreshClock();
         return null;
