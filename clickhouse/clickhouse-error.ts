@@ -23,10 +23,18 @@ export class ClickHouseError extends Error {
 // On a cluster (clickhouse/cluster): a shard with no live replica (279), ZooKeeper
 // unreachable or its session lost (225, 999): a Distributed insert or read succeeds again
 // once the server or ZooKeeper is back, and must never be treated as a bad row.
+// A server killed while another one talks to it (measured: SIGKILL of a shard during a
+// Distributed insert with insert_distributed_sync=1) answers the client with the broken
+// server-to-server read: 32 "Attempt to read after eof: while receiving packet from …:
+// Insertion status: …", 33 "Cannot read all data", 23/24 stream errors, 100/101 a packet
+// cut in half. The insert's outcome is unknown, so it is retried (Replicated tables drop
+// a repeated block; ReplacingMergeTree folds a repeated version); treated as a refusal it
+// made the sink split the batch and file its rows as ingest errors.
 const RETRIABLE_CODES = new Set([
   159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425,
   60, 81, 192, 193, 194, 497, 516,
   279, 225, 999,
+  23, 24, 32, 33, 100, 101,
 ]);
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
