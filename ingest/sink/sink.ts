@@ -11,12 +11,13 @@
 // is inserted; a crash re-reads the uncommitted tail and ReplacingMergeTree folds the
 // duplicates (same run identity and version).
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Consumer, EachBatchPayload } from '../kafka/index.ts';
+import type { EachBatchPayload, SinkConsumer } from '../kafka/index.ts';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { INGEST_ERROR_COLUMNS, routeMessage, RUN_COLUMNS, type IngestErrorRow, type RunRow } from './rows.ts';
 
 export interface SinkOptions {
-  consumer: Consumer;
+  /** A kafkajs Consumer, or the supervised one the sink process uses (ingest/kafka). */
+  consumer: SinkConsumer;
   clickhouse: ClickHouseClient;
   database: string;
   topic: string;
@@ -72,8 +73,10 @@ export class ClickHouseSink {
       partitionsConsumedConcurrently: 6,
       eachBatch: (payload) => this.take(payload),
     });
-    // flush() only rejects once stop() has begun, and stop() reports that itself.
-    this.timer = setInterval(() => void this.flush().catch(() => {}), this.options.flushMs);
+    // A failed flush keeps its rows (flushOnce) and the next tick tries again; say why.
+    this.timer = setInterval(() => void this.flush().catch((error: unknown) => {
+      if (!this.stopped) this.options.log(`sink: storing a batch failed, kept for the next try: ${(error as Error).message}`);
+    }), this.options.flushMs);
   }
 
   /** Stops fetching, stores what was taken, commits, disconnects. */
@@ -119,7 +122,8 @@ export class ClickHouseSink {
 
   /** Inserts the buffered rows and then commits their offsets; serialised. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce());
+    // One failed flush must not fail every later one: the chain goes on after a rejection.
+    this.flushing = this.flushing.catch(() => {}).then(() => this.flushOnce());
     return this.flushing;
   }
 
@@ -129,9 +133,20 @@ export class ClickHouseSink {
     this.pending = emptyPending();
     const started = this.now();
     const beforeStoreRuns = this.options.beforeStoreRuns;
-    if (batch.runs.length > 0 && beforeStoreRuns) await this.retrying('preparing the batch', () => beforeStoreRuns(batch.runs));
-    await this.store('runs', batch.runs);
-    await this.store('ingest_errors', batch.errors);
+    try {
+      if (batch.runs.length > 0 && beforeStoreRuns) await this.retrying('preparing the batch', () => beforeStoreRuns(batch.runs));
+      await this.store('runs', batch.runs);
+      await this.store('ingest_errors', batch.errors);
+    } catch (error) {
+      // Not stored (or not all of it: a repeated insert is folded away): the rows go back in
+      // front of what came since, so their offsets are never committed without them.
+      this.pending = {
+        runs: [...batch.runs, ...this.pending.runs],
+        errors: [...batch.errors, ...this.pending.errors],
+        offsets: new Map([...batch.offsets, ...this.pending.offsets]),
+      };
+      throw error;
+    }
     try {
       await this.options.consumer.commitOffsets([...batch.offsets.values()]);
     } catch (error) {
