@@ -11,8 +11,9 @@ import {
 } from 'kafkajs';
 import type { WireMessage } from '../event/wire.ts';
 import { KafkaTimeoutError, toKafkaError } from './errors.ts';
+import { SupervisedConsumer, type SupervisedConsumerOptions } from './supervised-consumer.ts';
 
-export type { Consumer, EachBatchPayload, EachMessagePayload, KafkaMessage } from 'kafkajs';
+export type { Consumer, ConsumerRunConfig, ConsumerSubscribeTopics, EachBatchPayload, EachMessagePayload, KafkaMessage, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 export type { Kafka };
 
 export interface KafkaClientOptions {
@@ -108,6 +109,23 @@ export interface ConsumerOptions extends Omit<ConsumerConfig, 'retry'> {
 /** A kafkajs consumer from the shared client settings (for the sink and the API's live stream). */
 export function createConsumer(kafka: Kafka, options: ConsumerOptions): Consumer {
   return kafka.consumer({ allowAutoTopicCreation: false, ...options });
+}
+
+/**
+ * A consumer for a long-lived group member (the sink): rebuilt when kafkajs gives up on it,
+ * heartbeating while its handler waits, and logging what it waits for (supervised-consumer.ts).
+ */
+export function createSupervisedConsumer(
+  kafka: Kafka,
+  options: ConsumerOptions,
+  supervision: Pick<SupervisedConsumerOptions, 'name' | 'log' | 'stallMs' | 'reportEveryMs'>,
+): SupervisedConsumer {
+  return new SupervisedConsumer({
+    ...supervision,
+    create: () => createConsumer(kafka, options),
+    // kafkajs' default heartbeatInterval is 3 s.
+    heartbeatIntervalMs: options.heartbeatInterval ?? 3_000,
+  });
 }
 
 async function mapErrors<T>(promise: Promise<T>): Promise<T> {

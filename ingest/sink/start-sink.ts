@@ -2,23 +2,25 @@
 // the sink's group. Kept apart from the sink so tests can build one with their own names.
 import { createClickHouseClient } from '../../clickhouse/clickhouse-client.ts';
 import type { IngestConfig } from '../config.ts';
-import { createConsumer, createKafka } from '../kafka/index.ts';
+import { createKafka, createSupervisedConsumer } from '../kafka/index.ts';
 import { DirtyNoter } from '../rollup/dirty-notes.ts';
 import { RollupMaintainer } from '../rollup/maintainer.ts';
 import { ClickHouseSink } from './sink.ts';
 
 export async function startSink(config: IngestConfig, { log }: { log: (line: string) => void }): Promise<ClickHouseSink> {
-  // A consumer lives for days: generous timeouts and retries, kafkajs restarts it after a
-  // broker outage (restartOnFailure), and uncommitted messages are simply read again.
+  // A consumer lives for days: generous timeouts and retries; kafkajs restarts it after most
+  // failures, and the supervisor rebuilds it when kafkajs gives up, heartbeats while a batch
+  // waits for ClickHouse, and logs what it waits for (ingest/kafka/supervised-consumer.ts).
+  // Uncommitted messages are simply read again.
   const kafka = createKafka({ clientId: `${config.kafka.clientId}-sink`, brokers: config.kafka.brokers, requestTimeoutMs: 30_000, retries: 8 });
   const clickhouse = createClickHouseClient({ url: config.clickhouse.url, ...config.clickhouse.ingest });
-  const consumer = createConsumer(kafka, {
+  const consumer = createSupervisedConsumer(kafka, {
     groupId: config.kafka.sinkGroup,
     // Short fetch waits: freshness is the point (a row visible within 2 s of the write).
     maxWaitTimeInMs: 100,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-  });
+  }, { name: 'sink', log });
   // Rollups: every sink notes the units its batches touch; the maintainer (one writer at a
   // time across sinks, by a lock in ClickHouse) recomputes them. See clickhouse/README.md.
   const noter: DirtyNoter = new DirtyNoter({
