@@ -109,7 +109,7 @@ export async function liveBench({ seconds, rate, levels, log }: { seconds: numbe
   const console = { log };
   const topic = `bench.live.${Date.now()}`;
   await ensureTopic(brokers, topic, 6);
-  const api = fork(new URL(import.meta.url).pathname, ['serve', '--topic', topic], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const api = fork(new URL(import.meta.url).pathname, ['serve', '--topic', topic], { execArgv: ['--import', 'tsx', ...profile('api')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await nextMessage(api, 'ready');
   const url = `http://127.0.0.1:${port}`;
   const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${api.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
@@ -167,6 +167,12 @@ export async function liveBench({ seconds, rate, levels, log }: { seconds: numbe
   return { ...result, rssIdleMb };
 }
 
+/** RUNLENS_LIVE_BENCH_PROFILE=dir: CPU profiles of the API and client processes (written when they exit). */
+function profile(name: string): string[] {
+  const dir = process.env['RUNLENS_LIVE_BENCH_PROFILE'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** The q-quantile of a 1 ms histogram; Infinity when it lies beyond the histogram. */
 function quantileMs({ counts, total }: { counts: number[]; total: number }, q: number): number {
   let seen = 0;
@@ -195,7 +201,7 @@ async function startClients(url: string, total: number, filter: 'all' | 'job', p
     const count = Math.min(per, total - p * per);
     if (count <= 0) break;
     const child = fork(new URL(import.meta.url).pathname, ['clients', '--url', url, '--count', String(count), '--offset', String(p * per), '--filter', filter], {
-      execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...profile('clients')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(child);
   }

@@ -1,7 +1,14 @@
 // The live hub of one API instance: it reads the whole run-events topic itself, keeps a
 // capped window of recent run summaries, and every tick (250 ms) sends each connected client
 // one frame with the runs it subscribed to since its last frame. Clients are transport-
-// agnostic outlets (LiveOutlet); live-routes.ts adapts hono's SSE stream to one.
+// agnostic outlets (LiveOutlet); live-routes.ts adapts Node's response (node-outlet.ts), or
+// hono's SSE stream where there is none, to one.
+//
+// Scale (10,000 clients on one instance): a tick's work grows with the distinct
+// subscriptions, not the clients. Live clients are grouped by subscription key; per group
+// the runs are selected and the frame serialised once (client-groups.ts) and the same bytes
+// are written to each client in step. Writes are never awaited and carry no promise or timer
+// per client: backpressure is the outlet's pending byte count, read once per tick.
 //
 // Why a consumer group per instance: kafkajs only consumes through a group (no manual
 // assignment). A group of its own (`runlens-live-<uuid>`) makes this instance the only
@@ -18,7 +25,8 @@ import { RUN_EVENT_SCHEMA_ID } from '../../ingest/event/run-event.ts';
 import { readRange } from './kafka-range.ts';
 import { encodePosition, maxPosition, samePosition, withPartitions, type Position } from './position.ts';
 import { RetainedWindow, type WindowEntry } from './retained-window.ts';
-import { summarize, type LiveRun } from './run-summary.ts';
+import { summarize } from './run-summary.ts';
+import { SubscriptionGroups, TickRuns } from './client-groups.ts';
 import { matches, type Subscription } from './subscription.ts';
 
 export interface LiveHubOptions {
@@ -73,8 +81,10 @@ export interface LiveHubDeps {
 
 /** One connected client, as the hub sees it. */
 export interface LiveOutlet {
-  /** Resolves once the bytes are taken by the transport (socket backpressure shows as a pending promise). */
-  write(frame: Uint8Array): Promise<unknown>;
+  /** Queues the bytes for the client; never blocks (the hub watches `pendingBytes`). */
+  write(frame: Uint8Array): void;
+  /** Bytes written and not yet taken by the transport: socket backpressure. */
+  pendingBytes(): number;
   /** Ends the stream after what was written; `destroy` ends it even if the socket is stuck. */
   close(): void;
   destroy(): void;
@@ -136,9 +146,7 @@ interface Client {
   cursor: Position;
   live: boolean;
   closed: boolean;
-  pendingBytes: number;
-  pendingWrites: number;
-  /** When pendingWrites last went from 0 to 1; null when drained. */
+  /** The first tick that found bytes pending (drained since: null). */
   pendingSince: number | null;
   lastFrameAt: number;
   resolveDone: () => void;
@@ -159,6 +167,8 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
   const groupId = `runlens-live-${instanceId}`;
   const admin = deps.kafka.admin();
   const clients = new Set<Client>();
+  /** The live clients (caught up), by subscription: what a tick fans out to. */
+  const groups = new SubscriptionGroups<Client>();
   const metrics = {
     messagesIn: 0, runsIn: 0, undecodable: 0, framesOut: 0, runsOut: 0, bytesOut: 0,
     cutoffs: { 'slow-client': 0, overrun: 0, 'catch-up-failed': 0, shutdown: 0, 'hub-failed': 0 } as Record<CutoffReason, number>,
@@ -196,42 +206,59 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     return Promise.resolve();
   }
 
-  function write(client: Client, frame: Uint8Array, runs: number): void {
+  function write(client: Client, frame: Uint8Array, runs: number, at: number): void {
     if (client.closed) return;
-    client.pendingBytes += frame.byteLength;
-    if (client.pendingWrites++ === 0) client.pendingSince = now();
-    client.lastFrameAt = now();
+    client.lastFrameAt = at;
     metrics.framesOut++;
     metrics.runsOut += runs;
     metrics.bytesOut += frame.byteLength;
-    // hono's stream.write never rejects (a write to a gone client resolves); the guard is for other outlets.
-    void client.outlet.write(frame).catch(() => {}).finally(() => {
-      client.pendingBytes -= frame.byteLength;
-      if (--client.pendingWrites === 0) client.pendingSince = null;
-    });
+    client.outlet.write(frame);
   }
 
-  /** Writes and waits until the transport took it, or the client stalls for too long. */
+  /**
+   * Writes and waits until the socket took everything (catch-up only: a backlog is sent frame
+   * by frame, never queued whole). False when the client stalls: no byte taken for clientStallMs.
+   */
   async function writeAndWait(client: Client, frame: Uint8Array, runs: number): Promise<boolean> {
     if (client.closed) return false;
-    write(client, frame, runs);
-    const deadline = now() + options.clientStallMs;
-    while (client.pendingWrites > 0 && !client.closed) {
-      if (now() > deadline) return false;
+    write(client, frame, runs, now());
+    let pending = client.outlet.pendingBytes();
+    let progressAt = now();
+    while (pending > 0 && !client.closed) {
       await new Promise((resolve) => setTimeout(resolve, 5));
+      const left = client.outlet.pendingBytes();
+      if (left < pending) progressAt = now();
+      else if (now() - progressAt > options.clientStallMs) return false;
+      pending = left;
     }
     return !client.closed;
   }
 
-  function finish(client: Client, frame: Uint8Array | null): void {
-    if (client.closed) return;
-    if (frame) write(client, frame, 0);
+  function forget(client: Client): void {
     client.closed = true;
     clients.delete(client);
+    if (client.live) groups.delete(client);
+    client.resolveDone();
+  }
+
+  function finish(client: Client, frame: Uint8Array | null): void {
+    if (client.closed) return;
+    if (frame) write(client, frame, 0, now());
+    forget(client);
     client.outlet.close();
     // A stuck socket never drains the final frame: it must not hold the client's memory.
-    if (client.pendingWrites > 0) setTimeout(() => { if (client.pendingWrites > 0) client.outlet.destroy(); }, options.closeGraceMs).unref();
-    client.resolveDone();
+    if (client.outlet.pendingBytes() > 0) setTimeout(() => { if (client.outlet.pendingBytes() > 0) client.outlet.destroy(); }, options.closeGraceMs).unref();
+  }
+
+  /** Over the pending-bytes cap, or not drained for clientStallMs: the client cannot keep up. */
+  function stalled(client: Client, at: number): boolean {
+    const pending = client.outlet.pendingBytes();
+    if (pending === 0) {
+      client.pendingSince = null;
+      return false;
+    }
+    client.pendingSince ??= at;
+    return pending > options.clientMaxPendingBytes || at - client.pendingSince > options.clientStallMs;
   }
 
   function cutoff(client: Client, reason: CutoffReason): void {
@@ -256,43 +283,41 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     const t0 = tickHead;
     const t1: Position = new Map(headPosition);
     const overrun = tickSeq < window.endSeq - window.size; // the window evicted runs no tick has sent
-    const entries = window.fromSeq(tickSeq);
+    const runs = new TickRuns(window.fromSeq(tickSeq));
     tickSeq = window.endSeq;
     tickHead = t1;
     const t1Id = encodePosition(t1);
-    const shared = new Map<string, { frame: Uint8Array; runs: number } | null>();
     let heartbeat: Uint8Array | null = null;
     const at = now();
-    for (const client of clients) {
-      if (!client.live || client.closed) continue;
-      if (overrun) { cutoff(client, 'overrun'); continue; }
-      if (client.pendingBytes > options.clientMaxPendingBytes || (client.pendingSince !== null && at - client.pendingSince > options.clientStallMs)) {
-        cutoff(client, 'slow-client');
-        continue;
-      }
-      let out: { frame: Uint8Array; runs: number } | null;
-      if (samePosition(client.cursor, t0)) {
-        // In step with the hub: clients with the same subscription share one serialised frame.
-        const key = client.subscription.key;
-        if (!shared.has(key)) {
-          const mine = entries.filter((entry) => matches(client.subscription, entry.run));
-          shared.set(key, mine.length > 0 ? { frame: runsFrame(t1Id, mine), runs: mine.length } : null);
+    for (const group of groups.values()) {
+      // Built for the group's first client in step with the hub, then shared: null = nothing matched.
+      let shared: { frame: Uint8Array; runs: number } | null | undefined;
+      for (const client of group.clients) {
+        // Only a client that needed what was evicted (one that caught up since still has it all).
+        if (overrun && !window.covers(client.cursor)) { cutoff(client, 'overrun'); continue; }
+        if (stalled(client, at)) { cutoff(client, 'slow-client'); continue; }
+        let out: { frame: Uint8Array; runs: number } | null;
+        if (client.cursor === t0 || samePosition(client.cursor, t0)) {
+          if (shared === undefined) {
+            const mine = runs.matching(group.subscription);
+            shared = mine.length > 0 ? { frame: runsFrame(t1Id, mine), runs: mine.length } : null;
+          }
+          out = shared;
+          client.cursor = t1;
+        } else {
+          // Joined mid-tick, or ahead of this hub (resumed from a position another instance gave).
+          const cursor = client.cursor;
+          const mine = runs.matching(group.subscription).filter((entry) => entry.offset >= (cursor.get(entry.partition) ?? 0));
+          client.cursor = maxPosition(cursor, t1);
+          out = mine.length > 0 ? { frame: runsFrame(encodePosition(client.cursor), mine), runs: mine.length } : null;
         }
-        out = shared.get(key)!;
-        client.cursor = t1;
-      } else {
-        // Joined mid-tick, or ahead of this hub (resumed from a position another instance gave).
-        const cursor = client.cursor;
-        const mine = entries.filter((entry) => entry.offset >= (cursor.get(entry.partition) ?? 0) && matches(client.subscription, entry.run));
-        client.cursor = maxPosition(cursor, t1);
-        out = mine.length > 0 ? { frame: runsFrame(encodePosition(client.cursor), mine), runs: mine.length } : null;
-      }
-      if (out) {
-        write(client, out.frame, out.runs);
-      } else if (at - client.lastFrameAt >= options.heartbeatMs) {
-        const id = encodePosition(client.cursor);
-        const frame = id === t1Id ? (heartbeat ??= sseFrame('heartbeat', t1Id, `{"position":"${t1Id}"}`)) : sseFrame('heartbeat', id, `{"position":"${id}"}`);
-        write(client, frame, 0);
+        if (out) {
+          write(client, out.frame, out.runs, at);
+        } else if (at - client.lastFrameAt >= options.heartbeatMs) {
+          const id = encodePosition(client.cursor);
+          const frame = id === t1Id ? (heartbeat ??= sseFrame('heartbeat', t1Id, `{"position":"${t1Id}"}`)) : sseFrame('heartbeat', id, `{"position":"${id}"}`);
+          write(client, frame, 0, at);
+        }
       }
     }
   }
@@ -418,9 +443,10 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
   function goLive(client: Client, resumed: 'new' | 'window' | 'kafka'): void {
     if (client.closed) return;
     client.live = true;
+    groups.add(client);
     const id = encodePosition(client.cursor);
     // `retry` tells a browser EventSource how soon to reconnect on its own.
-    write(client, sseFrame('ready', id, JSON.stringify({ position: id, resumed, instance: instanceId }), 1_000), 0);
+    write(client, sseFrame('ready', id, JSON.stringify({ position: id, resumed, instance: instanceId }), 1_000), 0, now());
   }
 
   const hub: LiveHub = {
@@ -474,8 +500,7 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
       let resolveDone!: () => void;
       const done = new Promise<void>((resolve) => { resolveDone = resolve; });
       const client: Client = {
-        subscription, outlet, cursor: new Map(headPosition), live: false, closed: false,
-        pendingBytes: 0, pendingWrites: 0, pendingSince: null, lastFrameAt: now(), resolveDone,
+        subscription, outlet, cursor: tickHead, live: false, closed: false, pendingSince: null, lastFrameAt: now(), resolveDone,
       };
       clients.add(client);
       if (from === null) goLive(client, 'new');
@@ -486,10 +511,7 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
       return {
         done,
         detach() {
-          if (client.closed) return;
-          client.closed = true;
-          clients.delete(client);
-          client.resolveDone();
+          if (!client.closed) forget(client);
         },
       };
     },
@@ -516,7 +538,7 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
       let pendingBytes = 0;
       let catchingUp = 0;
       for (const client of clients) {
-        pendingBytes += client.pendingBytes;
+        pendingBytes += client.outlet.pendingBytes();
         if (!client.live) catchingUp++;
       }
       return {
