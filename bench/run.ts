@@ -16,17 +16,22 @@ import { backfill, endToEndIngest, freshness } from './figures/ingest.ts';
 import { oldWayOneDay, overviewLatency, throughput } from './figures/queries.ts';
 import { apiRss, clickhouseBytesPerRun, treeBytesPerRun, watcherRss } from './figures/resources.ts';
 import { ensureHistory } from './history.ts';
-import { fmt, show, stat } from './stats.ts';
+import { fmt, show, stat, type Stat } from './stats.ts';
 
 const SCALES = {
   small: { days: 365, perDay: 300, treeRuns: 3000, ingest: 20_000, backfillRuns: 3000, fresh: { rate: 100, seconds: 6 }, requests: 10, loadSeconds: 3, sse: { levels: [1000], seconds: 5, rate: 200 }, watcherDays: [1, 7], watcherPerDay: 1000 },
   full: { days: 365, perDay: 500_000, treeRuns: 500_000, ingest: 200_000, backfillRuns: 100_000, fresh: { rate: 200, seconds: 20 }, requests: 20, loadSeconds: 10, sse: { levels: [10_000], seconds: 20, rate: 500 }, watcherDays: [1, 7], watcherPerDay: 20_000 },
 } as const;
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: 'small' }, days: { type: 'string' }, 'per-day': { type: 'string' }, repeat: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { scale: { type: 'string', default: 'small' }, days: { type: 'string' }, 'per-day': { type: 'string' }, repeat: { type: 'string', default: '3' }, only: { type: 'string' } } });
 if (values.scale !== 'small' && values.scale !== 'full') throw new Error('--scale must be small or full');
 const scale = { ...SCALES[values.scale], ...(values.days ? { days: Number(values.days) } : {}), ...(values['per-day'] ? { perDay: Number(values['per-day']) } : {}) };
 const reps = Math.max(3, Number(values.repeat));
+// `--only ingest,backfill`: just those figures (same code, same baselines), printed as JSON
+// and not written to bench/results; for measuring one change without the whole suite.
+const FIGURES = ['ingest', 'backfill'] as const;
+const only = values.only === undefined ? null : new Set(values.only.split(',').map((name) => name.trim()));
+for (const name of only ?? []) if (!(FIGURES as readonly string[]).includes(name)) throw new Error(`--only takes ${FIGURES.join(', ')}`);
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0)} s] ${line}\n`);
 const t0 = Date.now();
 const loadBefore = loadavg();
@@ -49,6 +54,22 @@ log(`scale ${values.scale}: ${JSON.stringify(scale)}; ${JSON.stringify(environme
 const work = mkdtempSync(join(tmpdir(), 'runlens-bench-'));
 const results: Record<string, unknown> = {};
 try {
+  if (only) {
+    if (only.has('ingest')) results['ingest'] = await endToEndIngest(scale.ingest, reps, log);
+    if (only.has('backfill')) {
+      const backfillRoot = join(work, 'backfill');
+      generateTree({ root: backfillRoot, runs: scale.backfillRuns, days: 1, seed: 3 });
+      results['backfill'] = await backfill(backfillRoot, scale.backfillRuns, reps, log);
+    }
+    const ratios = {
+      ...(results['ingest'] ? { ingest: (results['ingest'] as { e2e: Stat; direct: Stat }).e2e.median / (results['ingest'] as { direct: Stat }).direct.median } : {}),
+      ...(results['backfill'] ? { backfill: (results['backfill'] as { watch: Stat; findCat: Stat }).watch.median / (results['backfill'] as { findCat: Stat }).findCat.median } : {}),
+    };
+    process.stdout.write(`${JSON.stringify({ scale: values.scale, environment: { ...environment, loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100) }, results, ratios }, null, 2)}\n`);
+    rmSync(work, { recursive: true, force: true });
+    await admin.close();
+    process.exit(0);
+  }
   // History: one day and a year (or what --days says) of the same daily volume.
   const year = await ensureHistory(admin, scale.days, scale.perDay, log);
   const day = await ensureHistory(admin, 1, scale.perDay, log);
