@@ -89,7 +89,7 @@ export function runVersion(event: Pick<RunEvent, 'attempt' | 'written_at_ms'>): 
   return BigInt(event.attempt) * 10_000_000_000_000n + BigInt(event.written_at_ms);
 }
 
-function isCalendarDate(text: string): boolean {
+export function isCalendarDate(text: string): boolean {
   const parsed = new Date(`${text}T00:00:00.000Z`);
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(text);
 }

@@ -1,6 +1,7 @@
 // The Kafka message format of the run-events topic: compact JSON, keyed by the run's
 // identity so every version of one run lands on one partition, in order.
 import { describeZodError } from './build-run-event.ts';
+import { quickRunEvent } from './quick-check.ts';
 import { ingestErrorEventSchema, INGEST_ERROR_SCHEMA_ID, type IngestErrorEvent } from './ingest-error-event.ts';
 import { runEventSchema, runIdentity, RUN_EVENT_SCHEMA_ID, type RunEvent } from './run-event.ts';
 
@@ -34,6 +35,9 @@ export function decodeEvent(value: Buffer | string | null): DecodeOutcome {
   }
   const schemaId = typeof document === 'object' && document !== null ? (document as { schema?: unknown }).schema : undefined;
   if (schemaId === RUN_EVENT_SCHEMA_ID) {
+    // The quick check settles valid events; zod judges (and explains) the rest.
+    const quick = quickRunEvent(document);
+    if (quick) return { ok: true, event: quick };
     const parsed = runEventSchema.safeParse(document);
     return parsed.success ? { ok: true, event: parsed.data } : { ok: false, reason: `invalid run event: ${describeZodError(parsed.error)}` };
   }

@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRunEvent } from '../event/build-run-event.ts';
 import { INGEST_ERROR_SCHEMA_ID, type IngestErrorEvent } from '../event/ingest-error-event.ts';
-import { runKeySchema } from '../event/run-event.ts';
+import { isRunKey } from '../event/quick-check.ts';
 import type { TopicEvent } from '../event/wire.ts';
 import { EventTooLargeError } from '../publish/errors.ts';
 import type { RunEventPublisher } from '../publish/run-event-publisher.ts';
@@ -152,7 +152,7 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
     if (candidate.kind === 'link') {
       return reportOnce(candidate, recorded, 'link', { kind: 'foreign', file: '', reason: 'the run directory is a symbolic link; links are not followed' });
     }
-    if (!runKeySchema.safeParse(key).success) {
+    if (!isRunKey(key)) {
       const reason = `directory name "${key.slice(0, 200)}" is not a valid run key (1–200 characters of A-Z a-z 0-9 . _ : -)`;
       return reportOnce(candidate, recorded, 'badkey', { kind: 'invalid', file: '', reason });
     }
