@@ -14,7 +14,7 @@
 // maintainer re-reading the last minutes of notes when it starts.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
-import { date, list, sql, SqlFragment, str } from '../../clickhouse/sql.ts';
+import { date, join, list, sql, SqlFragment, str } from '../../clickhouse/sql.ts';
 import type { RunRow } from '../sink/rows.ts';
 
 export interface DirtyNoterOptions {
@@ -92,10 +92,12 @@ export class DirtyNoter {
       const dates = [...new Set(chunk.map((identity) => identity.runDate))];
       const keys = [...new Set(chunk.map((identity) => identity.key))];
       // Dates × keys is a superset of the identities (index-friendly, unlike tuple IN);
-      // the extra pairs are dropped below.
+      // the extra pairs are dropped below. The keys travel as one array literal: 18.16
+      // parses `IN ('a', 'b', …)` element by element (~60 µs a key, measured), an array
+      // literal in one go (~4× cheaper), and `IN (subquery)` still narrows by the index.
       const query = sql`SELECT toString(run_date) AS date_text, key, toUInt32(argMax(started_at, version)) AS newest_started_at
 FROM ${SqlFragment.trusted(`${this.options.database}.runs`)}
-WHERE run_date IN ${list(dates.map(date))} AND key IN ${list(keys.map(str))}
+WHERE run_date IN ${list(dates.map(date))} AND key IN (SELECT arrayJoin([${join(keys.map(str), ', ')}]))
 GROUP BY run_date, key`;
       // Aliases differ from column names: on 18.16 an alias captures the column everywhere, WHERE included.
       let found: Array<{ date_text: string; key: string; newest_started_at: number }>;
