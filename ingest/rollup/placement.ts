@@ -1,0 +1,36 @@
+// Where a table's rows live: on one node, or, on a cluster (clickhouse/cluster), in the
+// `<name>_local` tables of every shard behind the Distributed table `<name>`. Partition
+// operations (retention) must reach the local tables, and writer coordination must be
+// visible from every node, so both ask here. Read from system.tables: the schema says it.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
+import { sql, str } from '../../clickhouse/sql.ts';
+
+export type Placement =
+  | { kind: 'single'; table: string }
+  /** `cluster` and `local` come from the Distributed engine's arguments (plain identifiers, checked). */
+  | { kind: 'sharded'; table: string; cluster: string; local: string };
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export async function placementOf(client: ClickHouseClient, database: string, table: string): Promise<Placement> {
+  const query = sql`SELECT engine, engine_full FROM system.tables WHERE database = ${str(database)} AND name = ${str(table)}`;
+  let rows: Array<{ engine: string; engine_full: string }>;
+  try {
+    rows = await (await client.query({ query: query.text, format: 'JSONEachRow' })).json();
+  } catch (error) {
+    throw toClickHouseError(error, `reading where ${table} is stored`);
+  }
+  const row = rows[0];
+  if (!row || row.engine !== 'Distributed') return { kind: 'single', table };
+  const args = /^Distributed\(\s*'?(\w+)'?\s*,\s*'?(\w+)'?\s*,\s*'?(\w+)'?/.exec(row.engine_full);
+  const [, cluster = '', , local = ''] = args ?? [];
+  if (!IDENT.test(cluster) || !IDENT.test(local)) throw new Error(`${database}.${table}: cannot read the Distributed engine's cluster and local table from ${row.engine_full}`);
+  return { kind: 'sharded', table, cluster, local };
+}
+
+/** The cluster the database is sharded over (read from `runs`), or null on a single node. */
+export async function clusterOf(client: ClickHouseClient, database: string): Promise<string | null> {
+  const placement = await placementOf(client, database, 'runs');
+  return placement.kind === 'sharded' ? placement.cluster : null;
+}
