@@ -10,9 +10,19 @@
 // maintainer to step aside by appending a `request` row; the maintainer releases the lock
 // at its next cycle and stays away for a while. DDL needs the admin user (the ingest
 // user has allow_ddl = 0).
+//
+// On a cluster (`runs` is a Distributed table) that TinyLog table would exist on one
+// server only, and maintainers talking to two servers would both hold "the" lock; there
+// the lock is a cluster-wide lease instead (cluster-lease.ts: numbered lease tables
+// created ON CLUSTER, replicated to every server), with the same answers.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { sql, SqlFragment, str } from '../../clickhouse/sql.ts';
+import { ClusterLease } from './cluster-lease.ts';
+import { clusterOf } from './placement.ts';
+
+/** Where the cluster lease tables' replicas meet in ZooKeeper. */
+export const LEASE_ZOOKEEPER_PREFIX = '/runlens/leases';
 
 export interface WriterLockOptions {
   admin: ClickHouseClient;
@@ -37,8 +47,45 @@ export class WriterLock {
     this.now = options.now ?? Date.now;
   }
 
+  /** Undefined until the first call has looked at the schema; null on a single node. */
+  private cluster: ClusterLease | null | undefined;
+
   get isHeld(): boolean {
-    return this.held;
+    return this.cluster ? this.cluster.held : this.held;
+  }
+
+  private async clusterLease(): Promise<ClusterLease | null> {
+    if (this.cluster === undefined) {
+      const cluster = await clusterOf(this.options.admin, this.options.database);
+      this.cluster = cluster === null ? null : new ClusterLease({
+        admin: this.options.admin,
+        database: this.options.database,
+        cluster,
+        holder: this.options.holder,
+        staleMs: this.staleMs,
+        zooKeeperPrefix: LEASE_ZOOKEEPER_PREFIX,
+      });
+    }
+    return this.cluster;
+  }
+
+  private async acquireLease(lease: ClusterLease, yieldOnRequest: boolean): Promise<'held' | 'busy' | 'yield'> {
+    if (!lease.held) {
+      if (!(await lease.take())) return 'busy';
+      this.lastBeat = this.now();
+      return 'held';
+    }
+    const state = await lease.check();
+    if (state === 'lost') return 'busy';
+    if (state === 'requested' && yieldOnRequest) {
+      await lease.release();
+      return 'yield';
+    }
+    if (this.now() - this.lastBeat >= this.heartbeatMs) {
+      await lease.beat();
+      this.lastBeat = this.now();
+    }
+    return 'held';
   }
 
   private get table(): string {
@@ -50,6 +97,8 @@ export class WriterLock {
    * Returns 'held', 'busy' (someone else holds it) or 'yield' (we held it and a rebuild asked for it: released).
    */
   async acquire({ yieldOnRequest }: { yieldOnRequest: boolean }): Promise<'held' | 'busy' | 'yield'> {
+    const lease = await this.clusterLease();
+    if (lease) return this.acquireLease(lease, yieldOnRequest);
     if (this.held) return this.renew(yieldOnRequest);
     try {
       await this.command(`CREATE TABLE ${this.table} (holder String, kind String, at DateTime DEFAULT now()) ENGINE = TinyLog`);
@@ -71,10 +120,13 @@ export class WriterLock {
 
   /** Asks the current holder to release the lock (a maintainer does, at its next cycle). */
   async request(): Promise<void> {
+    const lease = await this.clusterLease();
+    if (lease) return lease.request();
     await this.insert('request').catch(() => {}); // the lock vanished meanwhile: acquire will see it
   }
 
   async release(): Promise<void> {
+    if (this.cluster) return this.cluster.release();
     if (!this.held) return;
     this.held = false;
     // Only drop the table if it is still ours (after a takeover it is someone else's).
