@@ -1,9 +1,9 @@
 // Live-stream figures (a script, not a test):
 //   bash -c 'ulimit -n 20000; npx tsx api/bench/live-bench.ts [--levels 1000,5000,10000] [--seconds 30] [--rate 500]'
 // Phase 1: publish → SSE client latency at `rate` runs/s for `seconds`, a few unfiltered clients.
-// Phase 2: for each level N, N SSE clients (fetch-based readers from dashboard/live, spread
-// over two client processes), each subscribed to one job of JOBS, while runs are published at
-// `rate`/s: delivery p50/p99 over every client, and the API process's RSS.
+// Phase 2: for each level N, N SSE clients (raw-socket readers, spread over two client
+// processes), each subscribed to one job of JOBS, while runs are published at `rate`/s:
+// delivery p50/p99 over every client, and the API process's RSS.
 // The API (one hub + one HTTP server) runs in its own child process so its RSS is its own.
 // Latency = receipt time − published_at_ms (stamped just before the Kafka send; one machine, one clock).
 // `liveBench()` is also used by the benchmark suite (bench/), which reads its figures.
@@ -11,11 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { createLiveHub } from '../live/live-hub.ts';
 import { liveRoutes } from '../live/live-routes.ts';
-import type { LiveRun } from '../live/run-summary.ts';
-import { readSse } from '../../dashboard/live/sse-reader.ts';
 import { RUN_EVENT_SCHEMA_ID, type RunEvent } from '../../ingest/event/run-event.ts';
 import { encodeEvent } from '../../ingest/event/wire.ts';
 import { createKafka, createProducer, ensureTopic } from '../../ingest/kafka/index.ts';
@@ -24,6 +22,7 @@ import { localKafkaBrokers } from '../../stack/local-defaults.ts';
 const JOBS = 100;
 const brokers = localKafkaBrokers.split(',');
 const MAX_MS = 60_000;
+const PUBLISHED = '"published_at_ms":';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -50,19 +49,14 @@ async function serveApi(topic: string): Promise<void> {
 
 /** A client process: `count` SSE readers; reports a latency histogram (1 ms buckets) when asked. */
 async function runClients(url: string, count: number, offset: number, filter: string): Promise<void> {
-  // Node's fetch (undici) opens unlimited connections per origin; its 300 s body timeout is
-  // far above the hub's 15 s heartbeat.
   let counts = new Array<number>(MAX_MS).fill(0);
   let over = 0;
   let connected = 0;
   let failed = 0;
-  const record = (runs: LiveRun[]) => {
-    const at = Date.now();
-    for (const run of runs) {
-      const ms = at - run.published_at_ms;
-      if (ms >= 0 && ms < MAX_MS) counts[ms]!++;
-      else over++;
-    }
+  const record = (at: number, publishedAtMs: number) => {
+    const ms = at - publishedAtMs;
+    if (ms >= 0 && ms < MAX_MS) counts[ms]!++;
+    else over++;
   };
   process.on('message', (message: { type: string }) => {
     if (message.type === 'reset') {
@@ -72,24 +66,69 @@ async function runClients(url: string, count: number, offset: number, filter: st
     if (message.type === 'report') process.send!({ type: 'histogram', counts, over, connected, failed } satisfies ToParent);
   });
   process.on('disconnect', () => process.exit(0));
-  const open = async (i: number) => {
+  const { hostname, port } = new URL(url);
+  const open = (i: number) => new Promise<void>((resolve) => {
     const query = filter === 'all' ? '' : `?job=job-${(offset + i) % JOBS}`;
-    try {
-      const response = await fetch(`${url}/api/v1/live${query}`);
-      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-      connected++;
-      void readSse(response.body, (message) => {
-        if (message.event === 'runs') record(JSON.parse(message.data) as LiveRun[]);
-      }).catch(() => {}).finally(() => { connected--; failed++; });
-    } catch {
-      failed++;
-    }
-  };
+    let up = false;
+    const socket = connectRawSse(hostname, Number(port), `/api/v1/live${query}`, {
+      onHead(status) {
+        up = status === 200;
+        if (up) connected++;
+        else socket.destroy();
+        resolve();
+      },
+      onPublishedAt: record,
+      onClose() {
+        if (up) connected--;
+        failed++;
+        resolve();
+      },
+    });
+  });
   // Ramp in steps, so the listen backlog (somaxconn) is not the thing being measured.
   for (let i = 0; i < count; i += 250) {
     await Promise.all(Array.from({ length: Math.min(250, count - i) }, (_, k) => open(i + k)));
   }
   process.send!({ type: 'ready' } satisfies ToParent);
+}
+
+/**
+ * One SSE reader on a raw socket, as cheap as a reader can be: 10,000 of them share the
+ * bench's CPU with the API. A message counts as received when its last byte has arrived (the
+ * blank line ending it); each run in a `runs` message is timed by its `published_at_ms`. The
+ * hub writes one whole message per HTTP chunk, so the chunk-size lines of the chunked
+ * encoding fall between messages and never inside one.
+ */
+function connectRawSse(host: string, port: number, path: string, on: { onHead(status: number): void; onPublishedAt(at: number, publishedAtMs: number): void; onClose(): void }): Socket {
+  const socket = connect(port, host);
+  let head = true;
+  let buffer = '';
+  socket.setNoDelay(true);
+  socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`));
+  socket.on('data', (chunk: Buffer) => {
+    const at = Date.now();
+    buffer += chunk.toString('latin1');
+    if (head) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      head = false;
+      on.onHead(Number(buffer.slice(9, 12)));
+      buffer = buffer.slice(end + 4);
+    }
+    const last = buffer.lastIndexOf('\n\n');
+    if (last < 0) return;
+    const complete = buffer.slice(0, last);
+    buffer = buffer.slice(last + 2);
+    for (let i = complete.indexOf(PUBLISHED); i >= 0; i = complete.indexOf(PUBLISHED, i)) {
+      i += PUBLISHED.length;
+      let ms = 0;
+      for (let c = complete.charCodeAt(i); c >= 48 && c <= 57; c = complete.charCodeAt(++i)) ms = ms * 10 + (c - 48);
+      on.onPublishedAt(at, ms);
+    }
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => on.onClose());
+  return socket;
 }
 
 async function main(): Promise<void> {
