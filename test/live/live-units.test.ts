@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePosition, encodePosition, maxPosition } from '../../api/live/position.ts';
 import { RetainedWindow } from '../../api/live/retained-window.ts';
 import { summarize } from '../../api/live/run-summary.ts';
+import { SubscriptionGroups, TickRuns } from '../../api/live/client-groups.ts';
 import { matches, parseLiveQuery } from '../../api/live/subscription.ts';
 import { backoffDelay, withFrom } from '../../dashboard/live/live-stream.ts';
 import { RunSeries } from '../../dashboard/live/run-series.ts';
@@ -139,5 +140,49 @@ describe('the live client', () => {
   it('puts its position in ?from= and keeps the subscription', () => {
     expect(withFrom('http://h:1/api/v1/live?job=a&from=0:1', '0:5,1:2')).toBe('http://h:1/api/v1/live?job=a&from=0%3A5%2C1%3A2');
     expect(withFrom('/api/v1/live?job=a', null)).toBe('/api/v1/live?job=a');
+  });
+});
+
+describe('the fan-out helpers', () => {
+  const parse = (query: Record<string, string[]>) => {
+    const outcome = parseLiveQuery(query);
+    if (!outcome.ok) throw new Error(outcome.message);
+    return outcome.subscription;
+  };
+  const entries = (runs: Array<Partial<Parameters<typeof runEvent>[1]>>) => {
+    const window = new RetainedWindow(new Map([[0, 0]]), 100, 1_000_000);
+    runs.forEach((overrides, offset) => {
+      const run = summarize(runEvent(`r-${offset}`, overrides));
+      window.append(0, offset, run, JSON.stringify(run));
+    });
+    return window.fromSeq(0);
+  };
+
+  it('groups clients by subscription key and drops a group with its last client', () => {
+    const groups = new SubscriptionGroups<{ subscription: ReturnType<typeof parse>; name: string }>();
+    const a1 = { subscription: parse({ job: ['a', 'b'] }), name: 'a1' };
+    const a2 = { subscription: parse({ job: ['b', 'a'] }), name: 'a2' };
+    const c = { subscription: parse({ status: ['failed'] }), name: 'c' };
+    for (const client of [a1, a2, c]) groups.add(client);
+    expect(groups.size).toBe(2);
+    expect([...groups.values()].map((group) => [...group.clients].map((client) => client.name))).toEqual([['a1', 'a2'], ['c']]);
+    groups.delete(a1);
+    groups.delete(a2);
+    groups.delete(a2); // twice is harmless
+    expect([...groups.values()].map((group) => group.subscription.key)).toEqual([c.subscription.key]);
+  });
+
+  it('selects exactly what matches() selects, in appended order, through the job index', () => {
+    const tick = new TickRuns(entries([
+      { job: 'a' }, { job: 'b', status: 'failed' }, { job: 'c' }, { job: 'a', status: 'failed' }, { job: 'b', labels: { team: 'x' } }, { job: 'a', host: 'h2' },
+    ]));
+    const queries: Array<Record<string, string[]>> = [{}, { job: ['a'] }, { job: ['b', 'a'] }, { job: ['zzz'] }, { job: ['a', 'b'], status: ['failed'] }, { host: ['h2'] }, { job: ['b'], label: ['team:x'] }];
+    for (const query of queries) {
+      const subscription = parse(query);
+      const expected = tick.entries.filter((entry) => matches(subscription, entry.run)).map((entry) => entry.seq);
+      expect(tick.matching(subscription).map((entry) => entry.seq), JSON.stringify(query)).toEqual(expected);
+    }
+    expect(tick.matching(parse({ job: ['b', 'a'] })).map((entry) => entry.run.key)).toEqual(['r-0', 'r-1', 'r-3', 'r-4', 'r-5']);
+    expect(new TickRuns([]).matching(parse({ job: ['a'] }))).toEqual([]);
   });
 });
