@@ -14,6 +14,8 @@ import { createClickHouseClient, type ClickHouseClient } from '../../clickhouse/
 import { migrateCluster } from '../../clickhouse/cluster/migrate-cluster.ts';
 import { migrate } from '../../clickhouse/migrate.ts';
 import { parseIngestConfig, type IngestConfig } from '../../ingest/config.ts';
+import { applyRetention } from '../../ingest/rollup/retention.ts';
+import { WriterLock } from '../../ingest/rollup/writer-lock.ts';
 import { createPublisher } from '../../ingest/publish/publisher.ts';
 import type { RunEventPublisher } from '../../ingest/publish/run-event-publisher.ts';
 import type { ClickHouseSink } from '../../ingest/sink/sink.ts';
@@ -94,11 +96,11 @@ describe.skipIf(!enabled)(`the pipeline on a cluster (${RUNS} runs, a broker and
       RUNLENS_CLICKHOUSE_DATABASE: db,
       RUNLENS_SINK_FLUSH_MS: '500',
     };
-    // Sink A writes through ch1 and runs the rollup maintainer; sink B writes through ch3
-    // (the other replica of shard 1). The maintainer's writer lock is a table on the node it
-    // talks to, so only one maintainer may run per cluster (DEPLOYMENT.md).
+    // Sink A writes through ch1, sink B through ch3 (the other replica of shard 1). Both run
+    // the rollup maintainer: the writer lock is a cluster-wide lease, so one recomputes at
+    // a time whichever node it talks to (ingest/rollup/cluster-lease.ts).
     configA = parseIngestConfig({ ...env, RUNLENS_CLICKHOUSE_URL: cluster.clickhouse.nodes[0]!.httpUrl, RUNLENS_ROLLUP_MAINTAIN: '1' });
-    configB = parseIngestConfig({ ...env, RUNLENS_CLICKHOUSE_URL: cluster.clickhouse.nodes[2]!.httpUrl, RUNLENS_ROLLUP_MAINTAIN: '0' });
+    configB = parseIngestConfig({ ...env, RUNLENS_CLICKHOUSE_URL: cluster.clickhouse.nodes[2]!.httpUrl, RUNLENS_ROLLUP_MAINTAIN: '1' });
     await ensureReplicatedTopic(cluster.kafka.bootstrap, configA.kafka.topic, cluster.kafka);
     admin = createClickHouseClient({ url: configA.clickhouse.url, ...configA.clickhouse.admin });
     for (const n of cluster.clickhouse.nodes) nodeClients.set(n.name, createClickHouseClient({ url: n.httpUrl, ...configA.clickhouse.admin }));
@@ -152,7 +154,10 @@ describe.skipIf(!enabled)(`the pipeline on a cluster (${RUNS} runs, a broker and
     const probeTopic = `${configA.kafka.topic}.probe`;
     await ensureReplicatedTopic(cluster.kafka.bootstrap, probeTopic, { ...cluster.kafka, partitions: 3 });
 
-    // A crash, not a shutdown: kafka2 and ch2 (shard 2's only server) at once.
+    // A crash, not a shutdown: kafka2 and ch2 (shard 2's only server) at once, while the
+    // sink's inserts are in flight (a Distributed insert cut off this way fails with Code 32,
+    // which must be retried, not taken for a bad batch).
+    const storedAtKill = await countFinal();
     await stopClusterNode('kafka2', 'SIGKILL', { config: cluster });
     await stopClusterNode('ch2', 'SIGKILL', { config: cluster });
     const downAt = Date.now();
@@ -191,7 +196,15 @@ describe.skipIf(!enabled)(`the pipeline on a cluster (${RUNS} runs, a broker and
     log(`${extra.size} runs published while ch2 and kafka2 were down; restarting them`);
 
     await startClusterNode('ch2', { config: cluster, log });
-    await startClusterNode('kafka2', { config: cluster, log });
+    const backAt = Date.now();
+    const kafkaBack = startClusterNode('kafka2', { config: cluster, log });
+
+    // Recovery is the sink's own: within seconds of the shard answering again, rows flow
+    // (while kafka2 is still starting, and before the second sink joins, so it cannot be the
+    // one doing it). The sink's retry backoff is capped at 10 s.
+    await pollUntil(countFinal, (n) => n > storedAtKill, { timeoutMs: 60_000, intervalMs: 250, what: 'the sink storing again after the restart' });
+    timings['resumed after restart s'] = (Date.now() - backAt) / 1000;
+    await kafkaBack;
 
     // A second sink joins (a rebalance) and writes through another ClickHouse node.
     sinkB = await startSink(configB, { log });
@@ -202,8 +215,12 @@ describe.skipIf(!enabled)(`the pipeline on a cluster (${RUNS} runs, a broker and
       what: `all ${expected.size} runs stored`,
     });
     timings['all stored s'] = (Date.now() - timings['ingest start']!) / 1000;
+    timings['all stored after restart s'] = (Date.now() - backAt) / 1000;
     expect(stored.size).toBe(expected.size);
     expect(mismatches(stored).slice(0, 5)).toEqual([]);
+    // Nothing was taken for a bad row because a server died under an insert.
+    const refused = await rows<{ n: number }>(node('ch1'), `SELECT count() AS n FROM ${db}.ingest_errors WHERE source = 'sink'`);
+    expect(refused[0]?.n).toBe(0);
   }, 5_400_000);
 
   it('replaces a rerun consumed by the other sink after a rebalance, on the shard that holds its first version', async () => {
@@ -296,4 +313,50 @@ describe.skipIf(!enabled)(`the pipeline on a cluster (${RUNS} runs, a broker and
       await onSingle.client.close();
     }
   }, 900_000);
+
+  it('lets one rollup maintainer at a time hold the writer lease, whichever node it talks to', async () => {
+    const contenders = cluster.clickhouse.nodes.map((n, i) => new WriterLock({ admin: node(n.name), database: db, holder: `contender-${i}`, staleMs: 30_000, heartbeatMs: 1_000 }));
+    // The sinks' maintainers hold it now: nobody else gets it while they beat.
+    expect(await Promise.all(contenders.map((c) => c.acquire({ yieldOnRequest: true })))).toEqual(contenders.map(() => 'busy'));
+    await sinkA?.stop();
+    await sinkB?.stop();
+    sinkA = null;
+    sinkB = null;
+    // Their lease is released or goes stale; then exactly one contender wins, on any node.
+    const won = await pollUntil(
+      async () => (await Promise.all(contenders.map((c) => c.acquire({ yieldOnRequest: true })))).filter((r) => r === 'held').length,
+      (n) => n > 0,
+      { timeoutMs: 60_000, intervalMs: 1_000, what: 'a contender taking the released lease' },
+    );
+    expect(won).toBe(1);
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(contenders.map((c) => c.acquire({ yieldOnRequest: true })));
+      expect(results.filter((r) => r === 'held')).toHaveLength(1);
+    }
+    for (const c of contenders) await c.release();
+  }, 300_000);
+
+  it('drops old months on every shard (retention reaches the local tables)', async () => {
+    const oldMonth = '2023-01-15';
+    await admin.command({ query: `INSERT INTO ${db}.runs (run_date, key, job, started_at) SELECT toDate('${oldMonth}') + (number % 3), concat('old-', toString(number)), 'old', toDateTime('${oldMonth} 10:00:00') FROM system.numbers LIMIT 500` });
+    await admin.command({ query: `INSERT INTO ${db}.rollup_runs_minute (run_date, bucket, dimension, value) SELECT toDate('${oldMonth}'), toDateTime('${oldMonth} 10:00:00') + number * 3600, 'all', '' FROM system.numbers LIMIT 48` });
+    const shardPrimaries = cluster.clickhouse.nodes.filter((n, i, all) => all.findIndex((m) => m.shard === n.shard) === i);
+    const oldParts = async (table: string) => {
+      let count = 0;
+      for (const n of cluster.clickhouse.nodes) {
+        const [row] = await rows<{ n: number }>(node(n.name), `SELECT count() AS n FROM system.parts WHERE database = '${db}' AND table = '${table}' AND active AND partition = '202301'`);
+        count += row!.n;
+      }
+      return count;
+    };
+    for (const n of shardPrimaries) {
+      const [row] = await rows<{ n: number }>(node(n.name), `SELECT count() AS n FROM ${db}.runs_local WHERE toYYYYMM(run_date) = 202301`);
+      expect(row!.n, `old rows on ${n.name}`).toBeGreaterThan(0);
+    }
+    const dropped = await applyRetention(admin, db, { runs: 400, minute: 35, hour: 0, day: 0 }, Date.now());
+    expect(dropped).toEqual(expect.arrayContaining([{ table: 'runs', partition: 202301 }, { table: 'rollup_runs_minute', partition: 202301 }]));
+    // ON CLUSTER returns once every server ran it; the replica applies the replicated drop.
+    await pollUntil(async () => (await oldParts('runs_local')) + (await oldParts('rollup_runs_minute_local')), (n) => n === 0, { timeoutMs: 60_000, intervalMs: 500, what: 'no 202301 parts left on any server' });
+    expect(await countFinal()).toBe(expected.size);
+  }, 300_000);
 });
