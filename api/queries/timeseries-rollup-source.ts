@@ -10,11 +10,18 @@ import { FAILURE_STATUSES } from './run-window.ts';
 import {
   coarsestTierForStep, dimensionOf, dimensionWhere, metricsTable, minutesKept, planSegments, runsTable, unionOfSegments, type Rollups,
 } from './rollup-plan.ts';
-import type { TimeseriesPlan, TimeseriesRequest, TimeseriesSource } from './timeseries.ts';
+import type { TimeseriesParams, TimeseriesPlan, TimeseriesRequest, TimeseriesSource } from './timeseries.ts';
 
 export function rollupTimeseriesSource(rollups: Rollups): TimeseriesSource {
   return {
     name: 'rollup',
+    autoStepFloor(range, params, nowMs) {
+      // A range of a day or more whose minutes the minute tier no longer keeps (a zoom into
+      // last spring): whole hours let the hour tier answer; minute steps would scan `runs`.
+      // Shorter ranges keep minute steps: `runs` answers those few runs quickly.
+      if (range.toMs - range.fromMs < 86_400_000 || !canAnswerFilters(params, rollups)) return 60;
+      return minutesKept([{ tier: 'minute', fromMs: range.fromMs, toMs: range.fromMs + 60_000 }], rollups.settings, nowMs) ? 60 : 3600;
+    },
     async plan(request: TimeseriesRequest, nowMs: number, signal?: AbortSignal): Promise<TimeseriesPlan | null> {
       const query = rollupQuery(request, rollups, nowMs);
       if (!query) return null;
@@ -22,6 +29,12 @@ export function rollupTimeseriesSource(rollups: Rollups): TimeseriesSource {
       return watermark === null ? null : { query, reflectsUntilMs: watermark };
     },
   };
+}
+
+/** Whether the rollups hold the request's filters at all (whatever the range and step). */
+function canAnswerFilters(params: TimeseriesParams, rollups: Rollups): boolean {
+  if (params.metric === 'leaf') return params.host === undefined && params.status === undefined && (params.label ?? []).length === 0;
+  return dimensionOf(params, rollups.settings) !== null;
 }
 
 /** The query, or null when the rollups cannot answer exactly. Exported for tests (which check it never names `runs`). */

@@ -43,7 +43,8 @@ export const timeseriesQuery = z.object({
     .meta({
       description: `Bucket width in seconds (${STEPS.join(', ')}) or auto (default): the smallest giving at most ${MAX_POINTS} points; `
         + `when 1 h steps would give more than ${MAX_POINTS}, whole days (86400, else 604800) if that gives at least ${MIN_DAY_POINTS} points, `
-        + 'otherwise the smallest whole number of hours that fits (so the day or hour rollup tier answers).',
+        + 'otherwise the smallest whole number of hours that fits (so the day or hour rollup tier answers); '
+        + 'and at least 3600 over a day or more that the minute rollup tier no longer keeps (so the hour tier answers, not the raw runs).',
     }),
   leaf_file: z.string().min(1).max(255).optional().meta({ description: 'With metric=leaf: the result file, e.g. result.json.' }),
   leaf_path: z.string().min(1).max(1000).optional().meta({ description: 'With metric=leaf: the numeric leaf, e.g. timings_ms.fetch.' }),
@@ -78,6 +79,11 @@ export interface TimeseriesPlan {
 
 export interface TimeseriesSource {
   readonly name: string;
+  /**
+   * The finest step an auto step may take for this request so that this source can still
+   * answer it (e.g. whole hours where the rollups no longer keep minutes); absent: any.
+   */
+  autoStepFloor?(range: TimeRange, params: TimeseriesParams, nowMs: number): number;
   /** How this source answers the request, or null when it cannot. */
   plan(request: TimeseriesRequest, nowMs: number, signal?: AbortSignal): TimeseriesPlan | null | Promise<TimeseriesPlan | null>;
 }
@@ -94,10 +100,10 @@ export const timeseriesResponse = z.object({
 });
 export type TimeseriesResponse = z.infer<typeof timeseriesResponse>;
 
-export function pickStep(params: Pick<TimeseriesParams, 'step'>, range: TimeRange): number {
+export function pickStep(params: Pick<TimeseriesParams, 'step'>, range: TimeRange, autoFloorSeconds: number = STEPS[0]): number {
   const spanSeconds = (range.toMs - range.fromMs) / 1000;
   const points = (step: number) => Math.ceil(spanSeconds / step) + 1;
-  if (params.step === undefined || params.step === 'auto') return autoStep(points);
+  if (params.step === undefined || params.step === 'auto') return Math.max(autoStep(points), autoFloorSeconds);
   const step = Number(params.step);
   if (!(STEPS as readonly number[]).includes(step)) throw badParameter('step', `must be auto or one of ${STEPS.join(', ')} (seconds)`);
   if (points(step) > MAX_POINTS) throw badParameter('step', `${step} s gives more than ${MAX_POINTS} points over this range; use a larger step or auto`);
@@ -134,7 +140,7 @@ export async function timeseries(params: TimeseriesParams, deps: TimeseriesDeps)
     throw badParameter(params.leaf_file !== undefined ? 'leaf_file' : 'leaf_path', 'only applies to metric=leaf');
   }
   const range = resolveRange(params, deps.nowMs);
-  const stepSeconds = pickStep(params, range);
+  const stepSeconds = pickStep(params, range, deps.sources[0]?.autoStepFloor?.(range, params, deps.nowMs));
   const stepMs = stepSeconds * 1000;
   const aligned = { fromMs: Math.floor(range.fromMs / stepMs) * stepMs, toMs: Math.ceil(range.toMs / stepMs) * stepMs };
   const request: TimeseriesRequest = {

@@ -256,6 +256,14 @@ describe('jobs, breakdown and job-series from the rollups', () => {
       expect(jobs.source).toBe('rollup');
       expect([String(jobs.from), String(jobs.to)]).toEqual([widened.from, widened.to]);
       expect(jobs.previous_from % 3600).toBe(0);
+      // A timeseries over those days: the auto step is whole hours (the hour tier), not minutes from runs.
+      const series = await (await later.app.request(`/api/v1/timeseries?${query({ ...asked, metric: 'runs' })}`, { headers: { Authorization: `Bearer ${TOKENS.admin}` } })).json();
+      expect([series.source, series.step]).toEqual(['rollup', 3600]);
+      const rawSeries = await fx.get(`/api/v1/timeseries?${query({ ...asked, metric: 'runs', step: '3600' })}`);
+      expect(series.series).toEqual(rawSeries.body.series);
+      // Under a day, minutes stay minutes (runs answers a few hours quickly).
+      const short = await (await later.app.request(`/api/v1/timeseries?${query({ from: iso('2026-11-19T10:00:00Z'), to: iso('2026-11-19T14:00:00Z'), metric: 'runs' })}`, { headers: { Authorization: `Bearer ${TOKENS.admin}` } })).json();
+      expect([short.source, short.step]).toEqual(['runs', 60]);
     } finally {
       await client.close();
     }
