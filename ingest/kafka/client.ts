@@ -7,6 +7,7 @@ import {
   Partitioners,
   type Consumer,
   type ConsumerConfig,
+  type PartitionMetadata,
   type Producer,
 } from 'kafkajs';
 import type { WireMessage } from '../event/wire.ts';
@@ -46,6 +47,12 @@ export interface RunEventProducer {
   connect(): Promise<void>;
   /** Resolves once every message is acknowledged by all in-sync replicas (acks=all). */
   send(topic: string, messages: readonly WireMessage[], timeoutMs: number): Promise<void>;
+  /**
+   * Key → partition as the next send will most likely place it (the partitioner over the
+   * partitions seen on the last send to `topic`); null before the first send. For sizing
+   * sends per partition: the broker's size limit applies to each partition's batch.
+   */
+  partitionOf(topic: string): ((key: string) => number) | null;
   disconnect(): Promise<void>;
 }
 
@@ -54,6 +61,9 @@ export interface RunEventProducer {
  * batch is written once and a run's versions (same key, same partition) stay in order.
  */
 export function createProducer(kafka: Kafka, { compression = 'gzip', retries = 2 }: { compression?: Compression; retries?: number } = {}): RunEventProducer {
+  // The default partitioner, watched: it sees each topic's partitions on every send.
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionsSeen = new Map<string, PartitionMetadata[]>();
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -62,7 +72,10 @@ export function createProducer(kafka: Kafka, { compression = 'gzip', retries = 2
     retry: { retries, initialRetryTime: 100, maxRetryTime: 1_000 },
     // Explicit, which silences kafkajs' v2 partitioner warning: murmur2 on the key, the
     // same mapping as the Java client, so other tools agree on a run's partition.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: () => (args) => {
+      partitionsSeen.set(args.topic, args.partitionMetadata);
+      return partitioner(args);
+    },
     allowAutoTopicCreation: false,
   });
   // gzip is built into kafkajs (lz4/snappy/zstd need codecs); JSON run events shrink ~5x,
@@ -94,6 +107,11 @@ export function createProducer(kafka: Kafka, { compression = 'gzip', retries = 2
         left,
         `sending ${messages.length} message(s) to ${topic}`,
       );
+    },
+    partitionOf(topic) {
+      const partitionMetadata = partitionsSeen.get(topic);
+      if (!partitionMetadata) return null;
+      return (key) => partitioner({ topic, partitionMetadata, message: { key, value: null } });
     },
     async disconnect() {
       connected = false;

@@ -58,6 +58,14 @@ export interface Publisher extends RunEventPublisher {
 
 /** Under the broker's default message.max.bytes (1 MiB) with room for batch overhead. */
 export const MAX_SEND_BYTES = 900_000;
+/**
+ * One send holds at most MAX_SEND_BYTES (uncompressed) per partition, since the broker's
+ * limit applies to each partition's batch, and at most this much in all. Each send is a
+ * round trip that waits for acks=all, and the idempotent producer allows one at a time per
+ * broker: six partitions' worth in one send took 20–40 % less time and CPU than six sends
+ * (20,000 events of 2 KB, publish only, measured alternately on the shared 2-core box).
+ */
+export const MAX_SEND_TOTAL_BYTES = 16 * MAX_SEND_BYTES;
 
 export async function createPublisher(config: IngestConfig, options: PublisherOptions = {}): Promise<Publisher> {
   const publisher = new KafkaSpoolPublisher(config, options);
@@ -126,7 +134,7 @@ class KafkaSpoolPublisher implements Publisher {
       }
       let sent = 0;
       try {
-        for (const chunk of sendChunks(messages)) {
+        for (const chunk of sendChunks(messages, () => this.producer.partitionOf(this.config.kafka.topic))) {
           await this.send(chunk);
           sent += chunk.length;
         }
@@ -241,7 +249,7 @@ class KafkaSpoolPublisher implements Publisher {
     return this.draining.run(async () => {
       const batch = await spool.read({ maxMessages: this.options.drainBatchMessages ?? 2_000, maxBytes: 8 * MAX_SEND_BYTES });
       if (!batch) return 0;
-      for (const chunk of sendChunks(batch.messages)) await this.send(chunk);
+      for (const chunk of sendChunks(batch.messages, () => this.producer.partitionOf(this.config.kafka.topic))) await this.send(chunk);
       await spool.commit(batch);
       this.drainedTotal += batch.messages.length;
       return batch.messages.length;
@@ -259,19 +267,33 @@ class KafkaSpoolPublisher implements Publisher {
   }
 }
 
-/** Consecutive runs of messages of at most MAX_SEND_BYTES each (a larger message alone). */
-function* sendChunks(messages: readonly WireMessage[]): Generator<WireMessage[]> {
+/**
+ * Consecutive runs of messages, each holding at most MAX_SEND_BYTES per partition (by
+ * `partitionOf`; all of them count as one partition when it is not known yet, i.e. before
+ * the first send) and MAX_SEND_TOTAL_BYTES in all; a larger message goes alone. Should the
+ * partitions change between two sends, a batch may come out larger than planned: the
+ * broker refuses it, the caller retries, and by then the new partitions are known.
+ */
+export function* sendChunks(messages: readonly WireMessage[], partitioner: () => ((key: string) => number) | null): Generator<WireMessage[]> {
+  // Asked again after each chunk (the caller sends it before resuming): the first send
+  // tells the producer the topic's partitions.
+  let partitionOf = partitioner();
   let chunk: WireMessage[] = [];
-  let bytes = 0;
+  let total = 0;
+  const perPartition = new Map<number, number>();
   for (const message of messages) {
     const size = Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
-    if (chunk.length > 0 && bytes + size > MAX_SEND_BYTES) {
+    let partition = partitionOf ? partitionOf(message.key) : 0;
+    if (chunk.length > 0 && ((perPartition.get(partition) ?? 0) + size > MAX_SEND_BYTES || total + size > MAX_SEND_TOTAL_BYTES)) {
       yield chunk;
       chunk = [];
-      bytes = 0;
+      total = 0;
+      perPartition.clear();
+      if (!partitionOf && (partitionOf = partitioner())) partition = partitionOf(message.key);
     }
     chunk.push(message);
-    bytes += size;
+    total += size;
+    perPartition.set(partition, (perPartition.get(partition) ?? 0) + size);
   }
   if (chunk.length > 0) yield chunk;
 }
