@@ -10,6 +10,7 @@
 import { pathToFileURL } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { serve } from '@hono/node-server';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { createLiveHub } from '../live/live-hub.ts';
@@ -22,7 +23,7 @@ import { localKafkaBrokers } from '../../stack/local-defaults.ts';
 const JOBS = 100;
 const brokers = localKafkaBrokers.split(',');
 const MAX_MS = 60_000;
-const PUBLISHED = '"published_at_ms":';
+const PUBLISHED = Buffer.from('"published_at_ms":');
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -102,29 +103,36 @@ async function runClients(url: string, count: number, offset: number, filter: st
 function connectRawSse(host: string, port: number, path: string, on: { onHead(status: number): void; onPublishedAt(at: number, publishedAtMs: number): void; onClose(): void }): Socket {
   const socket = connect(port, host);
   let head = true;
-  let buffer = '';
+  // Bytes of a message not complete yet (rare: a frame split over two reads).
+  let rest: Buffer | null = null;
   socket.setNoDelay(true);
   socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`));
   socket.on('data', (chunk: Buffer) => {
     const at = Date.now();
-    buffer += chunk.toString('latin1');
+    let data = rest ? Buffer.concat([rest, chunk]) : chunk;
+    rest = null;
     if (head) {
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) {
+        rest = data;
+        return;
+      }
       head = false;
-      on.onHead(Number(buffer.slice(9, 12)));
-      buffer = buffer.slice(end + 4);
+      on.onHead(Number(data.toString('latin1', 9, 12)));
+      data = data.subarray(end + 4);
     }
-    const last = buffer.lastIndexOf('\n\n');
-    if (last < 0) return;
-    const complete = buffer.slice(0, last);
-    buffer = buffer.slice(last + 2);
-    for (let i = complete.indexOf(PUBLISHED); i >= 0; i = complete.indexOf(PUBLISHED, i)) {
+    const last = data.lastIndexOf('\n\n');
+    if (last < 0) {
+      rest = data.length > 0 ? data : null;
+      return;
+    }
+    for (let i = data.indexOf(PUBLISHED); i >= 0 && i < last; i = data.indexOf(PUBLISHED, i)) {
       i += PUBLISHED.length;
       let ms = 0;
-      for (let c = complete.charCodeAt(i); c >= 48 && c <= 57; c = complete.charCodeAt(++i)) ms = ms * 10 + (c - 48);
+      for (let c = data[i]!; c >= 48 && c <= 57; c = data[++i]!) ms = ms * 10 + (c - 48);
       on.onPublishedAt(at, ms);
     }
+    if (last + 2 < data.length) rest = data.subarray(last + 2);
   });
   socket.on('error', () => {});
   socket.on('close', () => on.onClose());
@@ -141,7 +149,13 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-export interface LiveLevel { clients: number; connected: number; failed: number; published: number; deliveries: number; p50Ms: number; p99Ms: number; rssMb: number }
+export interface LiveLevel {
+  clients: number; connected: number; failed: number; published: number; deliveries: number; p50Ms: number; p99Ms: number; rssMb: number;
+  /** CPU used while publishing, in % of one core: the API process, and the bench's client processes summed. */
+  apiCpuPct: number; clientsCpuPct: number;
+  /** The machine's 1-minute load average when the level started (the bench shares it). */
+  loadAverage: number;
+}
 export interface LiveBenchResult { latency: { p50Ms: number; p99Ms: number; deliveries: number }; rssIdleMb: number; levels: LiveLevel[] }
 
 export async function liveBench({ seconds, rate, levels, log }: { seconds: number; rate: number; levels: number[]; log: (line: string) => void }): Promise<LiveBenchResult> {
@@ -192,18 +206,27 @@ export async function liveBench({ seconds, rate, levels, log }: { seconds: numbe
     await publishFor(3_000);
     await resetAll(clients);
     const levelSeconds = Math.min(seconds, 20);
+    const cpuBefore = [api, ...clients].map((child) => cpuSeconds(child.pid));
+    const loadBefore = loadavg()[0]!;
     const sent = await publishFor(levelSeconds * 1000);
+    const [apiCpu, ...clientCpu] = [api, ...clients].map((child, i) => Math.round((100 * (cpuSeconds(child.pid) - cpuBefore[i]!)) / levelSeconds));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const h = await collect(clients);
     const metrics = (await (await fetch(`${url}/bench/metrics`)).json()) as { connectedClients: number; cutoffs: Record<string, number>; pendingBytes: number };
-    result.levels.push({ clients: level, connected: metrics.connectedClients, failed: h.failed, published: sent, deliveries: h.total, p50Ms: quantileMs(h, 0.5), p99Ms: quantileMs(h, 0.99), rssMb: rss() });
-    console.log(`${level} clients (each job=1 of ${JOBS}; hub sees ${metrics.connectedClients} connected, ${h.failed} failed/closed), ${rate} runs/s for ${levelSeconds} s: ${sent} published, ${h.total} deliveries (expected ≈ ${Math.round((sent * level) / JOBS)}); ${describe(h)}; API RSS ${rss()} MB; cutoffs ${JSON.stringify(metrics.cutoffs)}`);
+    result.levels.push({ clients: level, connected: metrics.connectedClients, failed: h.failed, published: sent, deliveries: h.total, p50Ms: quantileMs(h, 0.5), p99Ms: quantileMs(h, 0.99), rssMb: rss(), apiCpuPct: apiCpu!, clientsCpuPct: clientCpu.reduce((a, b) => a + b, 0), loadAverage: loadBefore });
+    console.log(`${level} clients (each job=1 of ${JOBS}; hub sees ${metrics.connectedClients} connected, ${h.failed} failed/closed), ${rate} runs/s for ${levelSeconds} s: ${sent} published, ${h.total} deliveries (expected ≈ ${Math.round((sent * level) / JOBS)}); ${describe(h)}; API RSS ${rss()} MB; CPU (% of one core) API ${apiCpu}, clients ${clientCpu.join(' + ')}; load average ${loadBefore.toFixed(1)} (${cpus().length} cores); cutoffs ${JSON.stringify(metrics.cutoffs)}`);
     for (const child of clients) child.disconnect();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
   await producer.disconnect();
   api.disconnect();
   return { ...result, rssIdleMb };
+}
+
+/** utime + stime of a process, in seconds (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** RUNLENS_LIVE_BENCH_PROFILE=dir: CPU profiles of the API and client processes (written when they exit). */
