@@ -68,15 +68,21 @@ export function buildRunEvent(input: RunDirectoryInput): BuildOutcome {
   if (!header) return { ok: false, kind: 'incomplete', file: HEADER_FILE, reason: 'run.json is missing' };
 
   const parsedFiles = new Map<string, unknown>();
+  /** Each file's text as decoded for parsing: its content when it is not cut. */
+  const texts = new Map<string, string>();
   for (const file of input.files) {
     const parsed = parseJson(file.bytes);
     if (!parsed.ok) return { ok: false, kind: 'incomplete', file: file.name, reason: `not valid JSON (yet): ${parsed.reason}` };
     parsedFiles.set(file.name, parsed.value);
+    texts.set(file.name, parsed.text);
   }
 
   // The quick check settles valid headers; zod judges (and explains) the rest.
-  let runHeader: RunHeader | null = quickRunHeader(parsedFiles.get(HEADER_FILE));
-  if (!runHeader) {
+  const quickHeader = quickRunHeader(parsedFiles.get(HEADER_FILE));
+  let runHeader: RunHeader;
+  if (quickHeader) {
+    runHeader = quickHeader.header;
+  } else {
     const headerResult = runHeaderSchema.safeParse(parsedFiles.get(HEADER_FILE));
     if (!headerResult.success) {
       return { ok: false, kind: 'invalid', file: HEADER_FILE, reason: describeZodError(headerResult.error) };
@@ -108,14 +114,14 @@ export function buildRunEvent(input: RunDirectoryInput): BuildOutcome {
     host: runHeader.host,
     attempt: runHeader.attempt,
     status: runHeader.status,
-    started_at_ms: parseIsoTimestamp(runHeader.started_at)!,
-    finished_at_ms: runHeader.finished_at === null ? null : parseIsoTimestamp(runHeader.finished_at)!,
+    started_at_ms: quickHeader ? quickHeader.startedAtMs : parseIsoTimestamp(runHeader.started_at)!,
+    finished_at_ms: quickHeader ? quickHeader.finishedAtMs : runHeader.finished_at === null ? null : parseIsoTimestamp(runHeader.finished_at)!,
     exit_code: runHeader.exit_code,
     labels: runHeader.labels ?? {},
     ...errorOf(parsedFiles.get(RESULT_FILE)),
     metrics,
     metrics_truncated: metricsTruncated,
-    files: capFiles(input.files, limits),
+    files: capFiles(input.files, limits, texts),
     source: input.source,
     origin: input.origin,
     written_at_ms: Math.trunc(input.writtenAtMs),
@@ -152,8 +158,10 @@ function checkIdentity(runDate: string, key: string): string | null {
 let lastGoodRunDate = '';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** For cut files: a cut may end mid-text, never mid-character (cutAtCharBoundary). */
+const lenient = new TextDecoder('utf-8');
 
-function parseJson(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false; reason: string } {
+function parseJson(bytes: Uint8Array): { ok: true; value: unknown; text: string } | { ok: false; reason: string } {
   let text: string;
   try {
     text = utf8.decode(bytes); // also strips a UTF-8 BOM
@@ -162,7 +170,7 @@ function parseJson(bytes: Uint8Array): { ok: true; value: unknown } | { ok: fals
   }
   if (text.trim() === '') return { ok: false, reason: 'the file is empty' };
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(text), text };
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   }
@@ -179,18 +187,19 @@ function errorOf(result: unknown): { error_type: string; error_message: string }
   };
 }
 
-function capFiles(files: readonly RawRunFile[], limits: EventLimits): RunFile[] {
+function capFiles(files: readonly RawRunFile[], limits: EventLimits, texts: ReadonlyMap<string, string>): RunFile[] {
   // The budget counts bytes as they will travel: inside a JSON string, so quotes, backslashes
   // and control characters cost their escapes (up to 6 bytes each).
   let budget = limits.maxTotalFileBytes;
   return [...files].sort((a, b) => resultFirst(a.name, b.name)).map((file) => {
     let kept = cutAtCharBoundary(file.bytes, Math.max(0, Math.min(limits.maxFileBytes, budget)));
-    let content = new TextDecoder('utf-8').decode(kept);
+    // Uncut, the text is what parseJson decoded (valid UTF-8, BOM dropped, as here).
+    let content = kept === file.bytes ? (texts.get(file.name) ?? lenient.decode(kept)) : lenient.decode(kept);
     let encodedBytes = Buffer.byteLength(JSON.stringify(content));
     if (encodedBytes > budget) {
       // Heavily escaped text: shrink in proportion to what the escapes cost, then re-measure.
       kept = cutAtCharBoundary(kept, Math.floor((kept.length * budget) / encodedBytes) - 8);
-      content = new TextDecoder('utf-8').decode(kept);
+      content = lenient.decode(kept);
       encodedBytes = Buffer.byteLength(JSON.stringify(content));
     }
     budget = Math.max(0, budget - encodedBytes);

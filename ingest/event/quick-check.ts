@@ -74,8 +74,8 @@ export function quickRunEvent(document: unknown): RunEvent | null {
   };
 }
 
-/** run.json's header when it certainly is valid (as runHeaderSchema would parse it), else null. */
-export function quickRunHeader(document: unknown): RunHeader | null {
+/** run.json's header, with its times parsed, when it certainly is valid (as runHeaderSchema would parse it), else null. */
+export function quickRunHeader(document: unknown): { header: RunHeader; startedAtMs: number; finishedAtMs: number | null } | null {
   if (!isPlainObject(document)) return null;
   const d = document as Record<string, unknown>;
   const key = d['key'];
@@ -88,17 +88,19 @@ export function quickRunHeader(document: unknown): RunHeader | null {
   const exitCode = d['exit_code'];
   if (!isKey(key) || !isString(job, 1, 500) || !isString(host, 0, 500)) return null;
   if (!isInt(attempt, 1, 1_000_000) || typeof status !== 'string' || !STATUSES.has(status)) return null;
-  if (typeof startedAt !== 'string' || parseIsoTimestamp(startedAt) === null) return null;
-  if (!(finishedAt === null || (typeof finishedAt === 'string' && parseIsoTimestamp(finishedAt) !== null))) return null;
+  const startedAtMs = typeof startedAt === 'string' ? parseIsoTimestamp(startedAt) : null;
+  if (startedAtMs === null) return null;
+  const finishedAtMs = typeof finishedAt === 'string' ? parseIsoTimestamp(finishedAt) : null;
+  if (finishedAt !== null && finishedAtMs === null) return null;
   if (!(exitCode === null || isInt(exitCode, -2_147_483_648, 2_147_483_647))) return null;
-  const header: RunHeader = { key, job, host, attempt, status: status as RunStatus, started_at: startedAt, finished_at: finishedAt, exit_code: exitCode };
+  const header: RunHeader = { key, job, host, attempt, status: status as RunStatus, started_at: startedAt as string, finished_at: finishedAt as string | null, exit_code: exitCode };
   if ('labels' in d) {
     // Present but undefined cannot come out of JSON; leave such shapes to zod.
     const labels = quickLabels(d['labels']);
     if (labels === null) return null;
     header.labels = labels;
   }
-  return header;
+  return { header, startedAtMs, finishedAtMs };
 }
 
 function quickLabels(value: unknown): Record<string, string> | null {

@@ -52,7 +52,7 @@ export interface IngestorDeps {
    * Called with what a read found: a run still `running` or a directory not readable yet
    * will change again soon (the watcher keeps an eye on it); `final` will rarely change.
    */
-  onExamined?: (candidate: RunCandidate, outcome: 'running' | 'final' | 'problem') => void;
+  onExamined?: (candidate: RunCandidate, outcome: 'running' | 'final' | 'problem', newestWriteMs: number | null) => void;
 }
 
 export interface IngestStats {
@@ -73,8 +73,8 @@ export interface RunCandidate {
   key: string;
   path: string;
   kind: 'dir' | 'link';
-  /** From the scanner; undefined for a live change (always read), null when unknown. */
-  fingerprint?: string | null;
+  /** From the scanner; undefined for a live change or when not taken (always read), null when unknown. */
+  fingerprint?: string | null | undefined;
 }
 
 export interface RunIngestor {
@@ -166,7 +166,7 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
     const outcome = read.ok
       ? buildRunEvent({ runDate: date, key, files: read.files, writtenAtMs: read.writtenAtMs, publishedAtMs: deps.now(), source: 'watch', origin: path })
       : read;
-    deps.onExamined?.(candidate, outcome.ok ? (outcome.event.status === 'running' ? 'running' : 'final') : 'problem');
+    deps.onExamined?.(candidate, outcome.ok ? (outcome.event.status === 'running' ? 'running' : 'final') : 'problem', read.ok ? read.writtenAtMs : null);
     if (outcome.ok) {
       retries.delete(id);
       const bytes = outcome.event.files.reduce((sum, file) => sum + file.content.length, 0) + outcome.event.metrics.length * 64;

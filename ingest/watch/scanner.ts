@@ -23,8 +23,11 @@ export interface RunDirEntry {
   path: string;
   /** `link`: a symbolic link where a run directory should be; never followed. */
   kind: 'dir' | 'link';
-  /** null when the directory could not be listed: the reader will say why. */
-  fingerprint: string | null;
+  /**
+   * null when the directory could not be listed (the reader will say why); undefined when
+   * it was not taken because nothing was recorded to compare it with (it is read anyway).
+   */
+  fingerprint: string | null | undefined;
 }
 
 /** The state of a run directory's `*.json` files; equal fingerprints mean nothing to read. */
@@ -52,6 +55,12 @@ export interface ScanDayOptions {
   chunkSize?: number;
   /** Called once the day folder is listed, with how many entries it holds. */
   onListed?: (entries: number) => void;
+  /**
+   * Whether a run directory's fingerprint is worth its stats (default: always). A run the
+   * checkpoint has never seen is read whatever its fingerprint: a backfill then lists
+   * and stats each directory once (in the reader), not twice.
+   */
+  wantsFingerprint?: (key: string) => boolean;
 }
 
 /** Yields the day's run directories in chunks. A day folder that vanished yields nothing. */
@@ -72,7 +81,8 @@ export async function* scanDay(root: string, date: string, options: ScanDayOptio
     if (entry.isSymbolicLink()) {
       chunk.push({ date, key: entry.name, path, kind: 'link', fingerprint: 'link' });
     } else if (entry.isDirectory()) {
-      chunk.push({ date, key: entry.name, path, kind: 'dir', fingerprint: statRunDir(path) });
+      const fingerprint = !options.wantsFingerprint || options.wantsFingerprint(entry.name) ? statRunDir(path) : undefined;
+      chunk.push({ date, key: entry.name, path, kind: 'dir', fingerprint });
     } // plain files beside the run directories are not runs: ignored
     if (chunk.length >= chunkSize) {
       yield chunk;

@@ -96,10 +96,12 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
       dayActivity.set(candidate.date, now());
       follower?.watchRunDir(candidate.date, candidate.key);
     },
-    onExamined(candidate, outcome) {
+    onExamined(candidate, outcome, newestWriteMs) {
       // A run still running, or not readable yet, will be written again: watch it (in the
-      // active days; elsewhere the scan that found it made its day active).
-      if (outcome !== 'final' && follower && activeNow.has(candidate.date)) follower.watchRunDir(candidate.date, candidate.key);
+      // active days; elsewhere the scan that found it made its day active). So is one
+      // written within the idle window (as the sweep decides for runs it does not read).
+      if (!follower || !activeNow.has(candidate.date)) return;
+      if (outcome !== 'final' || (newestWriteMs !== null && newestWriteMs >= Date.now() - options.watchIdleMs)) follower.watchRunDir(candidate.date, candidate.key);
     },
   });
   /** The active days as of the last computation (for cheap membership tests). */
@@ -118,13 +120,15 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
     let daysListed = 0;
     for (const date of dates) {
       if (signal.aborted) return;
-      for await (const chunk of scanDay(root, date, { onListed: (n) => { listedTotal += n; daysListed++; } })) {
+      const wantsFingerprint = (key: string) => deps.checkpoint.get(date, key) !== undefined;
+      for await (const chunk of scanDay(root, date, { onListed: (n) => { listedTotal += n; daysListed++; }, wantsFingerprint })) {
         for (const entry of chunk) {
           await ingestor.offer(entry);
           scanned++;
           // Written to within the idle window in an active day: likely written again soon
           // (its final version, a rerun), so inotify should see it, not only the next scan.
-          if (follower && activeNow.has(date) && newestMtimeOf(entry.fingerprint) >= Date.now() - options.watchIdleMs) follower.watchRunDir(date, entry.key);
+          // (Runs without a fingerprint were read: onExamined decided for those.)
+          if (follower && activeNow.has(date) && newestMtimeOf(entry.fingerprint ?? null) >= Date.now() - options.watchIdleMs) follower.watchRunDir(date, entry.key);
         }
         if (showProgress) report(daysListed, dates.length);
         if (signal.aborted) return;
