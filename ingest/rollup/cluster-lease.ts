@@ -53,6 +53,9 @@ export class ClusterLease {
     if (newest !== null) {
       const state = await this.state(newest);
       if (!state.released && state.ageMs <= this.options.staleMs) return false;
+      // Heartbeats reach this node by replication: a replica that is behind (a server just
+      // restarted, catching up) would see a live lease as stale. Only judge from one that is not.
+      if (!state.released && (await this.lagging(newest))) return false;
     }
     const next = (newest ?? 0) + 1;
     try {
@@ -130,6 +133,14 @@ FROM ${SqlFragment.trusted(this.table(lease))}`.text,
       released: Number(row?.released ?? 0) > 0,
       requested: Number(row?.requested ?? 0) > 0,
     };
+  }
+
+  private async lagging(lease: number): Promise<boolean> {
+    const rows = await this.select<{ behind: number }>(
+      sql`SELECT toUInt8(is_readonly OR is_session_expired OR inserts_in_queue > 0 OR absolute_delay > 0) AS behind
+FROM system.replicas WHERE database = ${str(this.options.database)} AND table = ${str(`${PREFIX}${lease}`)}`.text,
+    );
+    return rows.length === 0 || Number(rows[0]!.behind) === 1;
   }
 
   /** The newest lease number that exists on the node we talk to, or null. */

@@ -3,7 +3,7 @@
 // operations (retention) must reach the local tables, and writer coordination must be
 // visible from every node, so both ask here. Read from system.tables: the schema says it.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
+import { ClickHouseError, toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { sql, str } from '../../clickhouse/sql.ts';
 
 export type Placement =
@@ -29,8 +29,20 @@ export async function placementOf(client: ClickHouseClient, database: string, ta
   return { kind: 'sharded', table, cluster, local };
 }
 
-/** The cluster the database is sharded over (read from `runs`), or null on a single node. */
+/**
+ * The cluster the database is sharded over (read from `runs`), or null on a single node.
+ * Before the migrations created `runs` there is no answer yet: a retriable error (60), so
+ * a caller that remembers the answer does not remember a wrong one.
+ */
 export async function clusterOf(client: ClickHouseClient, database: string): Promise<string | null> {
+  const exists = sql`SELECT count() AS n FROM system.tables WHERE database = ${str(database)} AND name = 'runs'`;
+  let found: Array<{ n: string | number }>;
+  try {
+    found = await (await client.query({ query: exists.text, format: 'JSONEachRow' })).json();
+  } catch (error) {
+    throw toClickHouseError(error, 'reading where runs is stored');
+  }
+  if (Number(found[0]?.n ?? 0) === 0) throw new ClickHouseError(`${database}.runs does not exist yet (run runlens migrate)`, 60, true);
   const placement = await placementOf(client, database, 'runs');
   return placement.kind === 'sharded' ? placement.cluster : null;
 }
