@@ -124,7 +124,16 @@ export function clusterUsersXml(config: ClusterConfig, usersXml: string): string
             <quota>default</quota>
         </${who.name}>
 `;
-  return insertBefore(withSettings, '    </users>', user);
+  // 18.16 runs an ON CLUSTER statement as `default` with an empty password (its DDL worker
+  // has no credentials), and a replica that is not its shard's leader forwards ALTER …
+  // DROP PARTITION (retention) and OPTIMIZE to the leader under that identity: with a
+  // password on `default` they fail with "Password required for user default" (measured).
+  // So on the cluster `default` has none; it stays loopback-only (DEPLOYMENT.md: the
+  // servers' addresses only).
+  const defaultUser = /(<users>\s*<default>\s*)<password_sha256_hex>[0-9a-f]+<\/password_sha256_hex>/;
+  if (!defaultUser.test(withSettings)) throw new Error('cluster config: the `default` user of the single-node rendering has no password_sha256_hex');
+  const withDefault = withSettings.replace(defaultUser, '$1<password></password>');
+  return insertBefore(withDefault, '    </users>', user);
 }
 
 function insertBefore(text: string, marker: string, insert: string): string {
