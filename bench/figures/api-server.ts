@@ -10,10 +10,10 @@ import { localClickhouseUrl, localDefaults } from '../../stack/local-defaults.ts
 
 export interface BenchServer { url: string; close(): Promise<void> }
 
-export async function serveApi(database: string, rollups: boolean): Promise<BenchServer> {
-  const config = parseApiConfig({ RUNLENS_CLICKHOUSE_DATABASE: database, RUNLENS_API_AUTH: 'off', RUNLENS_API_QUERY_TIMEOUT_MS: '60000', RUNLENS_DASHBOARD_DIR: '' });
+export async function serveApi(database: string, rollups: boolean, queryTimeoutMs = 60_000): Promise<BenchServer> {
+  const config = parseApiConfig({ RUNLENS_CLICKHOUSE_DATABASE: database, RUNLENS_API_AUTH: 'off', RUNLENS_API_QUERY_TIMEOUT_MS: String(queryTimeoutMs), RUNLENS_DASHBOARD_DIR: '' });
   const { name, password } = localDefaults.users.admin;
-  const clickhouse = createClickHouseClient({ url: localClickhouseUrl, username: name, password, database, requestTimeoutMs: 65_000 });
+  const clickhouse = createClickHouseClient({ url: localClickhouseUrl, username: name, password, database, requestTimeoutMs: queryTimeoutMs + 5_000 });
   const api = createApp({ clickhouse, config, log: () => {}, ...(rollups ? { rollups: { labelKeys: ['region', 'tier'], minuteRetentionDays: 35, dayTier: true } } : {}) });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: api.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));

@@ -9,8 +9,8 @@ import { getJson, overviewPaths, serveApi } from './api-server.ts';
 export interface LatencyFigure { spanDays: number; step: string; source: string; first: Stat; p50: Stat; p95: Stat; failures: number }
 
 /** Per repetition: one first request (after nothing else ran on this span), then `requests` more; p50/p95 of those. */
-export async function overviewLatency(database: string, spans: number[], rollups: boolean, requests: number, repetitions: number, step = 'auto'): Promise<LatencyFigure[]> {
-  const server = await serveApi(database, rollups);
+export async function overviewLatency(database: string, spans: number[], rollups: boolean, requests: number, repetitions: number, step = 'auto', queryTimeoutMs = 60_000): Promise<LatencyFigure[]> {
+  const server = await serveApi(database, rollups, queryTimeoutMs);
   const figures: LatencyFigure[] = [];
   try {
     for (const span of spans) {
