@@ -1,6 +1,8 @@
 // The only module that imports kafkajs (with ./topic.ts): the rest of runlens sees these
 // factories, WireMessage and our error classes, so the client can be swapped in one place.
-import {
+import { promisify } from 'node:util';
+import { gzip, unzip } from 'node:zlib';
+import kafkajs, {
   CompressionTypes,
   Kafka,
   logLevel,
@@ -16,6 +18,18 @@ import { SupervisedConsumer, type SupervisedConsumerOptions } from './supervised
 
 export type { Consumer, ConsumerRunConfig, ConsumerSubscribeTopics, EachBatchPayload, EachMessagePayload, KafkaMessage, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 export type { Kafka };
+
+// kafkajs' gzip codec compresses at zlib's default level 6. Level 1 took half the time on a
+// partition batch of simulator events (860 KB: 12 vs 23 ms) for 7.7× instead of 11.4×, and
+// publishing 20k events ~20 % less time and ~28 % less CPU; reading any gzip level is the
+// same. The codec table is kafkajs' own registry, and this module its only importer.
+const gzipFast = promisify((input: Buffer, done: (error: Error | null, output: Buffer) => void) => gzip(input, { level: 1 }, done));
+const unzipAny = promisify(unzip);
+// (kafkajs is CommonJS; Node's ESM loader does not see CompressionCodecs as a named export.)
+kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => ({
+  compress: (encoder: { buffer: Buffer }) => gzipFast(encoder.buffer),
+  decompress: (buffer: Buffer) => unzipAny(buffer),
+});
 
 export interface KafkaClientOptions {
   brokers: readonly string[];
