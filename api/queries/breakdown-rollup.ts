@@ -6,7 +6,7 @@
 import { num, sql, str, type SqlFragment } from '../../clickhouse/sql.ts';
 import type { Filters, TimeRange } from '../http/params.ts';
 import { FAILURE_STATUSES } from './run-window.ts';
-import { dimensionOf, dimensionWhere, minutesKept, planSegments, runsTable, unionOfSegments, type RollupSettings } from './rollup-plan.ts';
+import { dimensionOf, dimensionWhere, minutesKept, planSegments, runsRollup, unionOfSegments, type RollupSettings } from './rollup-plan.ts';
 
 export interface BreakdownRollupRow { value: string; runs: number; failures: number; finished: number }
 
@@ -29,6 +29,6 @@ export function breakdownRollupQuery(by: string, filters: Filters, range: TimeRa
     grouped = sql`v`;
   }
   return sql`SELECT ${grouped} AS value, sum(n) AS runs, sumIf(n, status IN ${FAILURE_STATUSES}) AS failures, sumIf(n, status != 'running') AS finished
-FROM (${unionOfSegments(segments, runsTable, sql`value AS v, status, runs AS n`, where)})
+FROM (${unionOfSegments(segments, runsRollup, ['runs'], sql`value AS v, status, runs AS n`, where)})
 GROUP BY value HAVING runs > 0 ORDER BY runs DESC, value ASC LIMIT ${num(limit + 1)}`;
 }

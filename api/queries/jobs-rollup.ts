@@ -6,7 +6,7 @@
 import { num, sql, type SqlFragment } from '../../clickhouse/sql.ts';
 import type { TimeRange } from '../http/params.ts';
 import { FAILURE_STATUSES } from './run-window.ts';
-import { minutesKept, planSegments, runsTable, unionOfSegments, type RollupSettings } from './rollup-plan.ts';
+import { minutesKept, planSegments, runsRollup, unionOfSegments, type RollupSettings } from './rollup-plan.ts';
 
 export interface JobsRollupRow {
   job: string; last_run_at_ms: number;
@@ -24,7 +24,7 @@ export function jobsRollupQuery(current: TimeRange, previous: TimeRange, limit: 
   const parts: SqlFragment[] = [];
   for (const { cur, plan } of segments) {
     if (!plan || !minutesKept(plan, settings, nowMs)) return null;
-    if (plan.length > 0) parts.push(unionOfSegments(plan, runsTable, sql`value AS job, bucket, status, runs AS n, duration_digest, ${cur} AS cur`, sql`dimension = 'job'`));
+    if (plan.length > 0) parts.push(unionOfSegments(plan, runsRollup, ['runs', 'duration_digest'], sql`value AS job, bucket, status, runs AS n, duration_digest, ${cur} AS cur`, sql`dimension = 'job'`));
   }
   const rows = parts.reduce((all, part) => sql`${all}
   UNION ALL
