@@ -13,14 +13,26 @@ export type Placement =
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Rows of system.tables. 18.16 fails such a read with Code 60 ("Table … doesn't exist")
+ * when another table of the database is dropped while it lists them (the writer lock's
+ * table, say): asked again, up to 5 times.
+ */
+async function tablesQuery<T>(client: ClickHouseClient, text: string, context: string): Promise<T[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await client.query({ query: text, format: 'JSONEachRow' })).json<T>();
+    } catch (error) {
+      const failure = toClickHouseError(error, context);
+      if (failure.code !== 60 || attempt >= 5) throw failure;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
 export async function placementOf(client: ClickHouseClient, database: string, table: string): Promise<Placement> {
   const query = sql`SELECT engine, engine_full FROM system.tables WHERE database = ${str(database)} AND name = ${str(table)}`;
-  let rows: Array<{ engine: string; engine_full: string }>;
-  try {
-    rows = await (await client.query({ query: query.text, format: 'JSONEachRow' })).json();
-  } catch (error) {
-    throw toClickHouseError(error, `reading where ${table} is stored`);
-  }
+  const rows = await tablesQuery<{ engine: string; engine_full: string }>(client, query.text, `reading where ${table} is stored`);
   const row = rows[0];
   if (!row || row.engine !== 'Distributed') return { kind: 'single', table };
   const args = /^Distributed\(\s*'?(\w+)'?\s*,\s*'?(\w+)'?\s*,\s*'?(\w+)'?/.exec(row.engine_full);
@@ -36,12 +48,7 @@ export async function placementOf(client: ClickHouseClient, database: string, ta
  */
 export async function clusterOf(client: ClickHouseClient, database: string): Promise<string | null> {
   const exists = sql`SELECT count() AS n FROM system.tables WHERE database = ${str(database)} AND name = 'runs'`;
-  let found: Array<{ n: string | number }>;
-  try {
-    found = await (await client.query({ query: exists.text, format: 'JSONEachRow' })).json();
-  } catch (error) {
-    throw toClickHouseError(error, 'reading where runs is stored');
-  }
+  const found = await tablesQuery<{ n: string | number }>(client, exists.text, 'reading where runs is stored');
   if (Number(found[0]?.n ?? 0) === 0) throw new ClickHouseError(`${database}.runs does not exist yet (run runlens migrate)`, 60, true);
   const placement = await placementOf(client, database, 'runs');
   return placement.kind === 'sharded' ? placement.cluster : null;
