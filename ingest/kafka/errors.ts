@@ -28,6 +28,17 @@ export class KafkaRetriableError extends KafkaError {
   readonly retriable = true;
 }
 
+/**
+ * The broker no longer agrees with this idempotent producer's id or sequence numbers, e.g.
+ * after a broker was killed mid-request and rebuilt its producer state from the log. The
+ * same producer is refused for good (kafkajs does not reset itself); a new producer, with a
+ * new id, succeeds. Whatever the old one may have written is a duplicate the sink collapses.
+ */
+export class KafkaProducerStateError extends KafkaError {
+  override readonly name = 'KafkaProducerStateError';
+  readonly retriable = true;
+}
+
 /** The broker refused the request for good (too large, not authorised, bad topic). */
 export class KafkaRejectedError extends KafkaError {
   override readonly name = 'KafkaRejectedError';
@@ -53,6 +64,9 @@ const UNREACHABLE = new Set([
   'KafkaJSLockTimeout',
 ]);
 
+// Broker answers that condemn the producer, not the request (kafkajs/src/protocol/error.js).
+const PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+
 interface KafkaJsLike {
   name: string;
   message: string;
@@ -71,6 +85,7 @@ export function toKafkaError(error: unknown): KafkaError | Error {
   const name = typeof root.type === 'string' ? `${root.name}(${root.type})` : root.name;
   const message = root === error || error.message === root.message ? root.message : `${error.message}: ${root.message}`;
   if (UNREACHABLE.has(root.name)) return new KafkaUnavailableError(message, name, { cause: error });
+  if (typeof root.type === 'string' && PRODUCER_STATE.has(root.type)) return new KafkaProducerStateError(message, name, { cause: error });
   if (root.retriable === true) return new KafkaRetriableError(message, name, { cause: error });
   return new KafkaRejectedError(message, name, { cause: error });
 }

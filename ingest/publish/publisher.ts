@@ -8,7 +8,7 @@
 import { gzipSync } from 'node:zlib';
 import type { IngestConfig } from '../config.ts';
 import { encodeEvent, type TopicEvent, type WireMessage } from '../event/wire.ts';
-import { createKafka, createProducer, KafkaError, KafkaTimeoutError, KafkaUnavailableError, toKafkaError, type Compression, type RunEventProducer } from '../kafka/index.ts';
+import { createKafka, createProducer, KafkaError, KafkaProducerStateError, KafkaTimeoutError, KafkaUnavailableError, toKafkaError, type Compression, type RunEventProducer } from '../kafka/index.ts';
 import { Mutex } from '../spool/mutex.ts';
 import { Spool, spoolLooksEmpty, type SpoolDepth } from '../spool/spool.ts';
 import { backoffDelay, sleepUnlessAborted, type Backoff } from './backoff.ts';
@@ -185,15 +185,16 @@ class KafkaSpoolPublisher implements Publisher {
     try {
       await this.producer.send(this.config.kafka.topic, messages, this.kafkaTimeoutMs);
     } catch (error) {
-      if (error instanceof KafkaTimeoutError) this.replaceProducer();
+      if (error instanceof KafkaTimeoutError || error instanceof KafkaProducerStateError) this.replaceProducer();
       throw error;
     }
   }
 
   /**
-   * After our deadline the old producer may still be mid-request; a fresh one starts from
-   * a clean connection and producer id. The old one is only disconnected, in the
-   * background: whatever it still sends is a duplicate of what is now spooled.
+   * After our deadline the old producer may still be mid-request, and after a broker crash
+   * it may be refused for its sequence numbers forever; a fresh one starts from a clean
+   * connection and producer id. The old one is only disconnected, in the background:
+   * whatever it still sends is a duplicate of what is now spooled.
    */
   private replaceProducer(): void {
     const old = this.producer;
