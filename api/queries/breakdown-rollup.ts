@@ -11,7 +11,8 @@ import { dimensionOf, dimensionWhere, minutesKept, planSegments, runsRollup, uni
 export interface BreakdownRollupRow { value: string; runs: number; failures: number; finished: number }
 
 export function breakdownRollupQuery(by: string, filters: Filters, range: TimeRange, limit: number, settings: RollupSettings, nowMs: number): SqlFragment | null {
-  const segments = planSegments(range, settings.dayTier ? 'day' : 'hour');
+  // The month tier, like the day tier, needs the server's days to be UTC days.
+  const segments = planSegments(range, settings.dayTier ? 'month' : 'hour');
   if (!segments || !minutesKept(segments, settings, nowMs)) return null;
   const filter = dimensionOf(filters, settings);
   if (!filter) return null;

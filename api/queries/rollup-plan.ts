@@ -1,11 +1,11 @@
 // Which rollup rows answer a request, and whether they can at all.
 //
 // The rollup tables (clickhouse/README.md) hold runs per bucket × dimension × value ×
-// status at three tiers: minute, hour, day. A time range is cut into segments, each read
-// from the coarsest tier that fits it: the whole days from the day tier, the hours left at
-// either end from the hour tier, the minutes left after that from the minute tier. A
-// 1-year range is then ~365 day buckets plus at most two days of hour buckets and two
-// hours of minute buckets, all in one UNION ALL query, and never the raw `runs`.
+// status at four tiers: minute, hour, day and (runs only) calendar month. A time range is
+// cut into segments, each read from the coarsest tier that fits it: the whole months from
+// the month tier, the days left at either end from the day tier, then hours, then minutes.
+// A 1-year range is then 11 month buckets plus about a month of day buckets, a day of hour
+// buckets and two hours of minute buckets, all in one UNION ALL query, and never `runs`.
 //
 // A request the rollups cannot answer exactly gets null and goes to `runs` instead:
 // filters on two dimensions at once (job AND host), a label key that is not rolled up, a
@@ -15,8 +15,25 @@ import { oldestKeptMonth } from '../../ingest/rollup/tiers.ts';
 import type { Filters, TimeRange } from '../http/params.ts';
 import type { QueryRunner } from '../clickhouse/query-runner.ts';
 
-export type RollupTier = 'minute' | 'hour' | 'day';
-const TIER_MS: Record<RollupTier, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+export type RollupTier = 'minute' | 'hour' | 'day' | 'month';
+const TIER_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+const FINER: Record<RollupTier, RollupTier[]> = {
+  month: ['month', 'day', 'hour', 'minute'],
+  day: ['day', 'hour', 'minute'],
+  hour: ['hour', 'minute'],
+  minute: ['minute'],
+};
+
+/** The start of the tier's bucket holding `ms` (UTC), or of the next one (`up`, unless `ms` starts one). */
+function bucketEdge(ms: number, tier: RollupTier, direction: 'down' | 'up'): number {
+  if (tier !== 'month') {
+    const width = TIER_MS[tier];
+    return (direction === 'down' ? Math.floor(ms / width) : Math.ceil(ms / width)) * width;
+  }
+  const at = new Date(ms);
+  const start = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1);
+  return direction === 'down' || start === ms ? start : Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
+}
 
 export interface RollupSettings {
   /** RUNLENS_ROLLUP_LABEL_KEYS of the sink that maintains the rollups. */
@@ -70,14 +87,13 @@ export interface Segment {
  */
 export function planSegments(range: TimeRange, coarsest: RollupTier): Segment[] | null {
   if (range.fromMs % TIER_MS.minute !== 0 || range.toMs % TIER_MS.minute !== 0 || range.fromMs >= range.toMs) return null;
-  const tiers: RollupTier[] = coarsest === 'day' ? ['day', 'hour', 'minute'] : coarsest === 'hour' ? ['hour', 'minute'] : ['minute'];
+  const tiers = FINER[coarsest];
   const segments: Segment[] = [];
   const cut = (fromMs: number, toMs: number, level: number): void => {
     if (fromMs >= toMs) return;
     const tier = tiers[level]!;
-    const width = TIER_MS[tier];
-    const start = Math.ceil(fromMs / width) * width;
-    const end = Math.floor(toMs / width) * width;
+    const start = bucketEdge(fromMs, tier, 'up');
+    const end = bucketEdge(toMs, tier, 'down');
     if (start >= end) {
       cut(fromMs, toMs, level + 1);
       return;
@@ -133,17 +149,18 @@ export function dimensionOf(filters: Filters, settings: RollupSettings): Dimensi
 }
 
 /**
- * A rollup table family: its table per tier (names from this fixed list only), its sorting
- * key and its value columns. Every key holds one row per generation; the newest wins.
+ * A rollup table family: its table per tier (names from this fixed list only; metrics
+ * have no month tier), its sorting key and its value columns. Every key holds one row per
+ * generation; the newest wins.
  */
 export interface RollupFamily {
-  tables: Record<RollupTier, SqlFragment>;
+  tables: { [tier in RollupTier]?: SqlFragment };
   key: SqlFragment;
   values: readonly string[];
 }
 
 export const runsRollup: RollupFamily = {
-  tables: { minute: sql`rollup_runs_minute`, hour: sql`rollup_runs_hour`, day: sql`rollup_runs_day` },
+  tables: { minute: sql`rollup_runs_minute`, hour: sql`rollup_runs_hour`, day: sql`rollup_runs_day`, month: sql`rollup_runs_month` },
   key: sql`dimension, value, bucket, status, run_date`,
   values: ['runs', 'duration_count', 'duration_sum', 'duration_min', 'duration_max', 'duration_digest'],
 };
@@ -169,9 +186,13 @@ export function unionOfSegments(segments: readonly Segment[], family: RollupFami
   const unknown = values.filter((name) => !family.values.includes(name));
   if (unknown.length > 0 || values.length === 0) throw new Error(`not values of the rollup: ${unknown.join(', ') || '(none)'}`);
   const newest = join(values.map((name) => SqlFragment.trusted(`argMax(${name}, generation) AS ${name}`)), ', ');
-  const parts = segments.map((segment) => sql`SELECT ${columns} FROM (SELECT ${family.key}, ${newest} FROM ${family.tables[segment.tier]}
+  const parts = segments.map((segment) => {
+    const table = family.tables[segment.tier];
+    if (!table) throw new Error(`the rollup has no ${segment.tier} tier`);
+    return sql`SELECT ${columns} FROM (SELECT ${family.key}, ${newest} FROM ${table}
   WHERE bucket >= ${dateTime(segment.fromMs)} AND bucket < ${dateTime(segment.toMs)} AND ${where}
-  GROUP BY ${family.key})`);
+  GROUP BY ${family.key})`;
+  });
   return sql`${parts.reduce((all, part, index) => (index === 0 ? part : sql`${all}
   UNION ALL
   ${part}`))}`;

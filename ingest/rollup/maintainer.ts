@@ -153,7 +153,7 @@ export class RollupMaintainer {
     if (nowMs - this.lastRetentionMs >= (this.options.retentionEveryMs ?? 3_600_000)) {
       this.lastRetentionMs = nowMs;
       const dropped = await applyRetention(this.options.admin, database, this.options.retention, nowMs);
-      if (dropped.length > 0) this.options.log(`rollup: retention dropped ${dropped.map((d) => `${d.table}/${d.partition}`).join(', ')}`);
+      if (dropped.length > 0) this.options.log(`rollup: retention dropped ${dropped.map((d) => `${d.table}/${d.partitionId}`).join(', ')}`);
       // The lease table grows by a heartbeat row every few seconds: hand it back hourly and
       // take it afresh (any sink may take it meanwhile, which is as good; the next holder
       // replays the last minutes of notes).

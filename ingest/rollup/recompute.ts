@@ -17,7 +17,8 @@
 // runs whose newest version is there (the newest version is one of the versions). That
 // keeps a unit's cost proportional to its runs instead of its whole run_date.
 // test/rollup/rollup-unit.test.ts holds that case. The day tier is summed from the hour
-// tier (read FINAL, filtered on key columns only, which is safe).
+// tier, and the month tier of runs from the day tier (read FINAL, filtered on key columns
+// only, which is safe).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
 import { date, dateTime, join, list, num, sql, str, SqlFragment } from '../../clickhouse/sql.ts';
@@ -46,7 +47,10 @@ export async function recomputeUnits(client: ClickHouseClient, request: Recomput
   }
 }
 
-/** The statements, in order: minute and hour tiers from runs, then the day tiers from the hour tiers. */
+/**
+ * The statements, in order: minute and hour tiers from runs, then the day tiers from the
+ * hour tiers, then the month tier from the day tier.
+ */
 export function recomputeStatements(request: RecomputeRequest): SqlFragment[] {
   if (request.hours.length === 0) throw new Error('recompute: no hours given');
   const tiers = request.minuteTier ? (['minute', 'hour'] as const) : (['hour'] as const);
@@ -55,6 +59,7 @@ export function recomputeStatements(request: RecomputeRequest): SqlFragment[] {
     ...tiers.map((tier) => metricsFromRaw(request, tier)),
     runsDayFromHour(request),
     metricsDayFromHour(request),
+    runsMonthFromDay(request),
   ];
 }
 
@@ -189,4 +194,29 @@ FROM
   WHERE run_date = ${date(request.runDate)}${bucketInDaysOf(request.hours)}
 )
 GROUP BY run_date, day, job, file, path`;
+}
+
+/**
+ * The month tier holds, per month of bucket, the run_date's whole month (run_date is the
+ * month's first day there): it is summed again from every day row of that run_date month
+ * in the months of the unit's days. The day tier keeps zero rows for vanished keys, so the
+ * month tier gets them too. About 60 k day rows per month at 500k runs/day.
+ */
+function runsMonthFromDay(request: RecomputeRequest): SqlFragment {
+  const runDate = date(request.runDate);
+  const months = list(request.hours.map((hour) => sql`toStartOfMonth(${dateTime(hour * 1000)})`));
+  return sql`INSERT INTO ${db(request, 'rollup_runs_month')}
+  (run_date, bucket, dimension, value, status, generation, runs, duration_count, duration_sum, duration_min, duration_max, duration_digest)
+SELECT toStartOfMonth(day_run_date) AS month_run_date, toDateTime(toStartOfMonth(day_bucket)) AS month_bucket, dimension, value, status, toUInt64(${num(request.generation)}),
+  sum(day_runs), sum(day_count), sum(day_sum), minIf(day_min, day_count > 0), maxIf(day_max, day_count > 0),
+  quantilesTDigestMergeState(${QUANTILES})(day_digest)
+FROM
+(
+  SELECT run_date AS day_run_date, bucket AS day_bucket, dimension, value, status, runs AS day_runs, duration_count AS day_count,
+    duration_sum AS day_sum, duration_min AS day_min, duration_max AS day_max, duration_digest AS day_digest
+  FROM ${db(request, 'rollup_runs_day')} FINAL
+  WHERE run_date >= toStartOfMonth(${runDate}) AND run_date < addMonths(toStartOfMonth(${runDate}), 1)
+    AND toStartOfMonth(bucket) IN ${months}
+)
+GROUP BY month_run_date, month_bucket, dimension, value, status`;
 }

@@ -1,5 +1,7 @@
-// Retention by dropping whole months (18.16 has no TTL). Every table is partitioned by
-// toYYYYMM(run_date), a UInt32: the partition literal is an unquoted number.
+// Retention by dropping whole months (18.16 has no TTL). Every table's partition starts
+// with toYYYYMM(run_date): `runs` by that alone, the rollups by (month of run_date, month
+// of bucket), whose partition IDs read `202511-202512`. A partition is dropped by its ID
+// when its run_date month is older than the table keeps.
 // Rollups outlive raw runs: each table has its own limit (config: RETENTION_*_DAYS).
 //
 // On a cluster the names are Distributed tables, which hold no parts: the partitions are
@@ -10,7 +12,7 @@
 // a replica that is down applies the queued DROP when it comes back.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
-import { num, sql, SqlFragment, str } from '../../clickhouse/sql.ts';
+import { sql, SqlFragment, str } from '../../clickhouse/sql.ts';
 import type { RetentionDays } from '../config.ts';
 import { placementOf, type Placement } from './placement.ts';
 import { oldestKeptMonth, RETAINED_TABLES } from './tiers.ts';
@@ -20,7 +22,16 @@ const DIRTY_NOTES_KEEP_DAYS = 2;
 
 export interface DroppedPartition {
   table: string;
+  /** The partition's run_date month (YYYYMM; YYYYMMDD for the dirty notes). */
   partition: number;
+  /** ClickHouse's partition ID, e.g. `202511-202512`. */
+  partitionId: string;
+}
+
+interface Partition {
+  id: string;
+  /** The partition key's first element: the run_date month (or day). */
+  first: number;
 }
 
 export async function applyRetention(
@@ -35,43 +46,47 @@ export async function applyRetention(
     if (oldest === null) continue;
     const placement = await placementOf(admin, database, table);
     for (const partition of await partitions(admin, database, placement)) {
-      if (partition >= oldest) continue;
-      await dropPartition(admin, database, placement, partition);
-      dropped.push({ table, partition });
+      if (partition.first >= oldest) continue;
+      await dropPartition(admin, database, placement, partition.id);
+      dropped.push({ table, partition: partition.first, partitionId: partition.id });
     }
   }
   const notesCutoff = new Date(nowMs - DIRTY_NOTES_KEEP_DAYS * 86_400_000);
   const oldestNotes = notesCutoff.getUTCFullYear() * 10_000 + (notesCutoff.getUTCMonth() + 1) * 100 + notesCutoff.getUTCDate();
   const notes = await placementOf(admin, database, 'rollup_dirty');
   for (const partition of await partitions(admin, database, notes)) {
-    if (partition >= oldestNotes) continue;
-    await dropPartition(admin, database, notes, partition);
-    dropped.push({ table: 'rollup_dirty', partition });
+    if (partition.first >= oldestNotes) continue;
+    await dropPartition(admin, database, notes, partition.id);
+    dropped.push({ table: 'rollup_dirty', partition: partition.first, partitionId: partition.id });
   }
   return dropped;
 }
 
-async function partitions(admin: ClickHouseClient, database: string, placement: Placement): Promise<number[]> {
+async function partitions(admin: ClickHouseClient, database: string, placement: Placement): Promise<Partition[]> {
   const parts = placement.kind === 'sharded'
     ? sql`cluster(${str(placement.cluster)}, 'system', 'parts') WHERE database = ${str(database)} AND table = ${str(placement.local)}`
     : sql`system.parts WHERE database = ${str(database)} AND table = ${str(placement.table)}`;
-  const query = sql`SELECT DISTINCT partition FROM ${parts} AND active`;
+  const query = sql`SELECT DISTINCT partition_id FROM ${parts} AND active`;
   try {
-    const rows = await (await admin.query({ query: query.text, format: 'JSONEachRow' })).json<{ partition: string }>();
-    return rows.map((row) => row.partition).filter((partition) => /^\d{6,8}$/.test(partition)).map(Number);
+    const rows = await (await admin.query({ query: query.text, format: 'JSONEachRow' })).json<{ partition_id: string }>();
+    // Only IDs of our own keys: numbers joined by '-' (anything else is left alone).
+    return rows
+      .map((row) => /^(\d{6,8})(?:-\d+)*$/.exec(row.partition_id))
+      .filter((match) => match !== null)
+      .map((match) => ({ id: match[0], first: Number(match[1]) }));
   } catch (error) {
     throw toClickHouseError(error, `listing the partitions of ${placement.table}`);
   }
 }
 
-async function dropPartition(admin: ClickHouseClient, database: string, placement: Placement, partition: number): Promise<void> {
+async function dropPartition(admin: ClickHouseClient, database: string, placement: Placement, partitionId: string): Promise<void> {
   const target = placement.kind === 'sharded'
     ? SqlFragment.trusted(`${database}.${placement.local} ON CLUSTER ${placement.cluster}`)
     : SqlFragment.trusted(`${database}.${placement.table}`);
-  const query = sql`ALTER TABLE ${target} DROP PARTITION ${num(partition)}`;
+  const query = sql`ALTER TABLE ${target} DROP PARTITION ID ${str(partitionId)}`;
   try {
     await admin.command({ query: query.text });
   } catch (error) {
-    throw toClickHouseError(error, `dropping partition ${partition} of ${placement.table}`);
+    throw toClickHouseError(error, `dropping partition ${partitionId} of ${placement.table}`);
   }
 }

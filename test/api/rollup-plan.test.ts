@@ -18,6 +18,22 @@ describe('planSegments', () => {
     ]);
   });
 
+  it('with the month tier, a year is whole calendar months plus day, hour and minute edges', () => {
+    const segments = planSegments({ fromMs: at('2025-11-22T10:21:00Z'), toMs: at('2026-11-21T16:43:00Z') }, 'month');
+    expect(segments).toEqual([
+      { tier: 'minute', fromMs: at('2025-11-22T10:21:00Z'), toMs: at('2025-11-22T11:00:00Z') },
+      { tier: 'hour', fromMs: at('2025-11-22T11:00:00Z'), toMs: at('2025-11-23T00:00:00Z') },
+      { tier: 'day', fromMs: at('2025-11-23T00:00:00Z'), toMs: at('2025-12-01T00:00:00Z') },
+      { tier: 'month', fromMs: at('2025-12-01T00:00:00Z'), toMs: at('2026-11-01T00:00:00Z') },
+      { tier: 'day', fromMs: at('2026-11-01T00:00:00Z'), toMs: at('2026-11-21T00:00:00Z') },
+      { tier: 'hour', fromMs: at('2026-11-21T00:00:00Z'), toMs: at('2026-11-21T16:00:00Z') },
+      { tier: 'minute', fromMs: at('2026-11-21T16:00:00Z'), toMs: at('2026-11-21T16:43:00Z') },
+    ]);
+    // Edges on month starts, and a range inside one month (no whole month: days only).
+    expect(planSegments({ fromMs: at('2026-02-01T00:00:00Z'), toMs: at('2026-03-01T00:00:00Z') }, 'month')).toEqual([{ tier: 'month', fromMs: at('2026-02-01T00:00:00Z'), toMs: at('2026-03-01T00:00:00Z') }]);
+    expect(planSegments({ fromMs: at('2026-02-03T00:00:00Z'), toMs: at('2026-02-27T00:00:00Z') }, 'month')).toEqual([{ tier: 'day', fromMs: at('2026-02-03T00:00:00Z'), toMs: at('2026-02-27T00:00:00Z') }]);
+  });
+
   it('never uses a tier coarser than asked (a step of hours reads hours)', () => {
     const segments = planSegments({ fromMs: at('2026-11-01T00:00:00Z'), toMs: at('2026-11-03T00:00:00Z') }, 'hour');
     expect(segments).toEqual([{ tier: 'hour', fromMs: at('2026-11-01T00:00:00Z'), toMs: at('2026-11-03T00:00:00Z') }]);

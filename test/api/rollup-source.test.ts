@@ -22,6 +22,9 @@ const LABEL_KEYS = ['region', 'tier'];
 const SETTINGS: RollupSettings = { labelKeys: LABEL_KEYS, minuteRetentionDays: 0, dayTier: true };
 const DAYS = ['2026-11-18', '2026-11-19', '2026-11-20', '2026-11-21'];
 const PER_DAY = 1200;
+/** Days in another month, so that a range holds a whole month (read from the month tier). */
+const OCTOBER_DAYS = ['2026-10-01', '2026-10-31'];
+const PER_OCTOBER_DAY = 300;
 const STATUSES: RunStatus[] = ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'timeout', 'cancelled', 'running'];
 const JOBS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf'];
 const MAX_DURATION_MS = 60_000;
@@ -83,9 +86,17 @@ beforeAll(async () => {
   const db = fx.pipeline.config.clickhouse.database;
   const firsts: RunEvent[] = [];
   const later: RunEvent[] = [];
-  for (const day of DAYS) {
-    for (let i = 0; i < PER_DAY; i++) {
+  for (const day of [...DAYS, ...OCTOBER_DAYS]) {
+    const perDay = DAYS.includes(day) ? PER_DAY : PER_OCTOBER_DAY;
+    for (let i = 0; i < perDay; i++) {
       const run = first(i, day);
+      // Every 50th October run starts the next day: on 2026-10-31 that is November, a
+      // run_date month other than its bucket's month.
+      if (!DAYS.includes(day) && i % 50 === 0) {
+        run.started_at_ms += 86_400_000;
+        if (run.finished_at_ms !== null) run.finished_at_ms += 86_400_000;
+        run.written_at_ms += 86_400_000;
+      }
       firsts.push(run);
       if (i % 6 === 0) later.push(rerun(i, day));
       else if (run.status === 'running' && i % 10 < 5) later.push(finish(i, day));
@@ -93,14 +104,14 @@ beforeAll(async () => {
   }
   await fx.send(firsts);
   await fx.send(later);
-  await fx.waitForRuns(DAYS.length * PER_DAY);
+  await fx.waitForRuns(DAYS.length * PER_DAY + OCTOBER_DAYS.length * PER_OCTOBER_DAY);
   await rebuildRollups({
     clickhouse: fx.pipeline.admin,
     admin: fx.pipeline.admin,
     database: db,
     labelKeys: LABEL_KEYS,
     retention: { runs: 0, minute: 0, hour: 0, day: 0 },
-    from: '2026-11-01',
+    from: '2026-09-01',
     to: '2026-11-23',
     progress: () => {},
   });
@@ -129,6 +140,7 @@ const RANGES = {
   'four whole days': { from: iso('2026-11-18T00:00:00Z'), to: iso('2026-11-22T00:00:00Z') },
   'edges inside days, hours and minutes': { from: iso('2026-11-18T07:13:00Z'), to: iso('2026-11-21T16:47:00Z') },
   'across one midnight, under a day': { from: iso('2026-11-19T22:31:00Z'), to: iso('2026-11-20T01:09:00Z') },
+  'a whole month with day, hour and minute edges': { from: iso('2026-09-20T05:13:00Z'), to: iso('2026-11-21T16:47:00Z') },
 };
 
 function closeQuantile(rollup: number | null, raw: number | null): void {

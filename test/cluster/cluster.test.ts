@@ -354,7 +354,7 @@ describe.skipIf(!enabled)(`the pipeline on a cluster (${RUNS} runs, a broker and
       expect(row!.n, `old rows on ${n.name}`).toBeGreaterThan(0);
     }
     const dropped = await applyRetention(admin, db, { runs: 400, minute: 35, hour: 0, day: 0 }, Date.now());
-    expect(dropped).toEqual(expect.arrayContaining([{ table: 'runs', partition: 202301 }, { table: 'rollup_runs_minute', partition: 202301 }]));
+    expect(dropped).toEqual(expect.arrayContaining([expect.objectContaining({ table: 'runs', partition: 202301 }), expect.objectContaining({ table: 'rollup_runs_minute', partition: 202301 })]));
     // ON CLUSTER returns once every server ran it; the replica applies the replicated drop.
     await pollUntil(async () => (await oldParts('runs_local')) + (await oldParts('rollup_runs_minute_local')), (n) => n === 0, { timeoutMs: 60_000, intervalMs: 500, what: 'no 202301 parts left on any server' });
     expect(await countFinal()).toBe(expected.size);

@@ -77,9 +77,9 @@ describe('runlens rebuild and retention', () => {
     const before = await pipeline.query<{ runs: number }>(`SELECT sum(runs) AS runs FROM ${db}.runs_by_day WHERE dimension = 'all' AND bucket < toDateTime('2026-02-01 00:00:00')`);
     const dropped = await applyRetention(pipeline.admin, db, { runs: 60, minute: 60, hour: 0, day: 0 }, Date.parse('2026-11-22T00:00:00Z'));
     expect(dropped.filter((entry) => entry.table !== 'rollup_dirty')).toEqual([
-      { table: 'runs', partition: 202601 },
-      { table: 'rollup_runs_minute', partition: 202601 },
-      { table: 'rollup_metrics_minute', partition: 202601 },
+      { table: 'runs', partition: 202601, partitionId: '202601' },
+      { table: 'rollup_runs_minute', partition: 202601, partitionId: '202601-202601' },
+      { table: 'rollup_metrics_minute', partition: 202601, partitionId: '202601-202601' },
     ]);
     const months = await pipeline.query<{ month: number }>(`SELECT DISTINCT toYYYYMM(run_date) AS month FROM ${db}.runs ORDER BY month`);
     expect(months.map((row) => row.month)).toEqual([202610, 202611]);

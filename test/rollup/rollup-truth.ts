@@ -7,7 +7,16 @@
 import type { TestPipeline } from '../support/pipeline.ts';
 
 export type TierName = 'minute' | 'hour' | 'day';
+/** The runs rollup has a month tier too (summed from the day tier); metrics do not. */
+export type RunsTierName = TierName | 'month';
 const BUCKET_SECONDS: Record<TierName, number> = { minute: 60, hour: 3600, day: 86_400 };
+
+/** A run's bucket and run_date as the tier keys them (UTC: the test server's time zone). */
+function tierKey(run: DedupRun, tier: RunsTierName): { bucket: number; runDate: string } {
+  if (tier !== 'month') return { bucket: Math.floor(run.started_at / BUCKET_SECONDS[tier]) * BUCKET_SECONDS[tier], runDate: run.run_date };
+  const started = new Date(run.started_at * 1000);
+  return { bucket: Date.UTC(started.getUTCFullYear(), started.getUTCMonth(), 1) / 1000, runDate: `${run.run_date.slice(0, 8)}01` };
+}
 
 interface DedupRun {
   run_date: string;
@@ -35,14 +44,14 @@ export async function dedupRuns(pipeline: TestPipeline): Promise<DedupRun[]> {
     FROM ${db}.runs FINAL`);
 }
 
-export function expectedRuns(runs: readonly DedupRun[], tier: TierName, labelKeys: readonly string[]): Map<string, RunsCell> {
+export function expectedRuns(runs: readonly DedupRun[], tier: RunsTierName, labelKeys: readonly string[]): Map<string, RunsCell> {
   const cells = new Map<string, RunsCell>();
   for (const run of runs) {
-    const bucket = Math.floor(run.started_at / BUCKET_SECONDS[tier]) * BUCKET_SECONDS[tier];
+    const { bucket, runDate } = tierKey(run, tier);
     const label = (key: string) => run.label_values[run.label_keys.indexOf(key)] ?? '';
     const pairs: Array<[string, string]> = [['all', ''], ['job', run.job], ['host', run.host], ...labelKeys.map((key): [string, string] => [`label.${key}`, label(key)])];
     for (const [dimension, value] of pairs) {
-      const id = [run.run_date, bucket, dimension, value, run.status].join('|');
+      const id = [runDate, bucket, dimension, value, run.status].join('|');
       const cell = cells.get(id) ?? { runs: 0, duration_count: 0, duration_sum: 0, duration_min: 0, duration_max: 0 };
       cell.runs++;
       if (run.duration_ms !== null) {
@@ -76,7 +85,7 @@ export function expectedMetrics(runs: readonly DedupRun[], tier: TierName): Map<
   return cells;
 }
 
-export async function storedRuns(pipeline: TestPipeline, tier: TierName): Promise<Map<string, RunsCell>> {
+export async function storedRuns(pipeline: TestPipeline, tier: RunsTierName): Promise<Map<string, RunsCell>> {
   const rows = await pipeline.query<RunsCell & { id: string }>(`SELECT concat(toString(run_date), '|', toString(toUInt32(bucket)), '|', dimension, '|', value, '|', status) AS id,
       runs, duration_count, duration_sum, duration_min, duration_max
     FROM ${pipeline.config.clickhouse.database}.rollup_runs_${tier} FINAL WHERE runs > 0`);
@@ -131,6 +140,7 @@ export async function compareAllTiers(pipeline: TestPipeline, labelKeys: readonl
     lines.push(...diffCells(`runs/${tier}`, expectedRuns(runs, tier, labelKeys), await storedRuns(pipeline, tier), sumTolerance));
     lines.push(...diffCells(`metrics/${tier}`, expectedMetrics(runs, tier), await storedMetrics(pipeline, tier), sumTolerance));
   }
+  lines.push(...diffCells('runs/month', expectedRuns(runs, 'month', labelKeys), await storedRuns(pipeline, 'month'), sumTolerance));
   return lines;
 }
 
@@ -139,16 +149,16 @@ export async function compareAllTiers(pipeline: TestPipeline, labelKeys: readonl
  * do), against quantilesTDigest over the deduplicated runs: the largest difference as a
  * fraction of the bucket's duration range.
  */
-export async function worstQuantileError(pipeline: TestPipeline, tier: TierName): Promise<number> {
+export async function worstQuantileError(pipeline: TestPipeline, tier: RunsTierName): Promise<number> {
   const db = pipeline.config.clickhouse.database;
-  const bucket = { minute: 'toStartOfMinute', hour: 'toStartOfHour', day: 'toStartOfDay' }[tier];
+  const bucket = { minute: 'toStartOfMinute(started_at)', hour: 'toStartOfHour(started_at)', day: 'toStartOfDay(started_at)', month: 'toDateTime(toStartOfMonth(started_at))' }[tier];
   const rows = await pipeline.query<{ rolled: number[]; brute: number[]; lo: number; hi: number }>(`
     SELECT rolled, brute, lo, hi FROM
     (
       SELECT bucket AS b, status AS s, duration_quantiles_ms AS rolled FROM ${db}.runs_by_${tier} WHERE dimension = 'all' AND finished > 0
     ) ANY INNER JOIN
     (
-      SELECT ${bucket}(started_at) AS b, status AS s, quantilesTDigest(0.5, 0.95, 0.99)(duration_ms) AS brute, min(duration_ms) AS lo, max(duration_ms) AS hi
+      SELECT ${bucket} AS b, status AS s, quantilesTDigest(0.5, 0.95, 0.99)(duration_ms) AS brute, min(duration_ms) AS lo, max(duration_ms) AS hi
       FROM (SELECT started_at, status, duration_ms FROM ${db}.runs FINAL) WHERE isNotNull(duration_ms) GROUP BY b, s
     ) USING (b, s)`);
   let worst = 0;
