@@ -24,6 +24,12 @@ export const STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 
 export const MAX_POINTS = 1500;
 /** A long range goes to whole days (the day tier) only when that still draws at least this many points. */
 export const MIN_DAY_POINTS = 60;
+/**
+ * The most minute buckets an auto step reads (about two days): a step that is not whole
+ * hours reads the minute tier, every minute of the range. At 500k runs/day a month of
+ * minutes took 1.1 s for the duration series, the same month from the hour tier ~60 ms.
+ */
+export const MAX_AUTO_MINUTES = 2 * MAX_POINTS;
 
 /** The columns each metric's rows carry besides `t`; a source must produce exactly these. */
 export const METRIC_COLUMNS = {
@@ -103,7 +109,7 @@ export type TimeseriesResponse = z.infer<typeof timeseriesResponse>;
 export function pickStep(params: Pick<TimeseriesParams, 'step'>, range: TimeRange, autoFloorSeconds: number = STEPS[0]): number {
   const spanSeconds = (range.toMs - range.fromMs) / 1000;
   const points = (step: number) => Math.ceil(spanSeconds / step) + 1;
-  if (params.step === undefined || params.step === 'auto') return Math.max(autoStep(points), autoFloorSeconds);
+  if (params.step === undefined || params.step === 'auto') return Math.max(autoStep(points, spanSeconds), autoFloorSeconds);
   const step = Number(params.step);
   if (!(STEPS as readonly number[]).includes(step)) throw badParameter('step', `must be auto or one of ${STEPS.join(', ')} (seconds)`);
   if (points(step) > MAX_POINTS) throw badParameter('step', `${step} s gives more than ${MAX_POINTS} points over this range; use a larger step or auto`);
@@ -111,14 +117,15 @@ export function pickStep(params: Pick<TimeseriesParams, 'step'>, range: TimeRang
 }
 
 /**
- * The smallest step that fits, except for long ranges (more than MAX_POINTS at 1 h): there
- * a step aligned to a rollup tier, so that the coarse tier is read (a year at 6 h read the
- * hour tier, 8,760 buckets per group, instead of 365 day rows): whole days when that still
- * gives MIN_DAY_POINTS, else the smallest multiple of an hour that fits.
+ * The smallest step that fits, except where that would read a finer tier than the range
+ * needs: over MAX_AUTO_MINUTES, whole hours (the hour tier; 30 days at 1 h is 720 points),
+ * and for long ranges (more than MAX_POINTS at 1 h) whole days when that still gives
+ * MIN_DAY_POINTS (a year at 6 h read the hour tier, 8,760 buckets per group, instead of
+ * 365 day rows), else the smallest multiple of an hour that fits.
  */
-function autoStep(points: (step: number) => number): number {
+function autoStep(points: (step: number) => number, spanSeconds: number): number {
   const fits = STEPS.filter((step) => points(step) <= MAX_POINTS);
-  if (points(3600) <= MAX_POINTS) return fits[0]!;
+  if (points(3600) <= MAX_POINTS) return spanSeconds / 60 <= MAX_AUTO_MINUTES ? fits[0]! : fits.find((step) => step % 3600 === 0)!;
   const days = fits.find((step) => step % 86_400 === 0);
   if (days !== undefined && points(days) >= MIN_DAY_POINTS) return days;
   return fits.find((step) => step % 3600 === 0) ?? 604_800;

@@ -93,10 +93,16 @@ describe('dimensionOf', () => {
 describe('auto step', () => {
   const DAY = 86_400_000;
   const stepFor = (days: number) => pickStep({ step: 'auto' }, { fromMs: at('2026-01-01T00:00:00Z'), toMs: at('2026-01-01T00:00:00Z') + days * DAY });
-  it('is the smallest step under 1,500 points while 1 h steps fit', () => {
+  it('is the smallest step under 1,500 points up to about two days of minutes', () => {
     expect(stepFor(1)).toBe(60);
-    expect(stepFor(30)).toBe(1800);
-    expect(stepFor(62)).toBe(3600);
+    expect(stepFor(2)).toBe(120);
+    expect(coarsestTierForStep(stepFor(2), SETTINGS)).toBe('minute');
+  });
+  it('is whole hours (the hour tier) beyond two days while 1 h steps fit', () => {
+    for (const days of [2.1, 7, 30, 62]) {
+      expect(stepFor(days)).toBe(3600);
+      expect(coarsestTierForStep(stepFor(days), SETTINGS)).toBe('hour');
+    }
   });
   it('is whole days (the day tier) once 1 h steps would give more than 1,500 points', () => {
     for (const days of [63, 90, 365, 1000]) {
