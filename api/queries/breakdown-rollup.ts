@@ -30,6 +30,6 @@ export function breakdownRollupQuery(by: string, filters: Filters, range: TimeRa
     grouped = sql`v`;
   }
   return sql`SELECT ${grouped} AS value, sum(n) AS runs, sumIf(n, status IN ${FAILURE_STATUSES}) AS failures, sumIf(n, status != 'running') AS finished
-FROM (${unionOfSegments(segments, runsRollup, ['runs'], sql`value AS v, status, runs AS n`, where)})
+FROM (${unionOfSegments(segments, runsRollup, sql`value AS v, status, runs AS n`, where)})
 GROUP BY value HAVING runs > 0 ORDER BY runs DESC, value ASC LIMIT ${num(limit + 1)}`;
 }

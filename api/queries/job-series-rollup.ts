@@ -27,11 +27,11 @@ export function jobSeriesRollupQuery(
   if (metric === 'leaf') {
     if (!leaf) return null;
     const where = sql`file = ${str(leaf.file)} AND path = ${str(leaf.path)}${filters.job !== undefined ? sql` AND job = ${str(filters.job)}` : sql``}`;
-    rows = unionOfSegments(segments, metricsRollup, ['samples', 'value_sum'], sql`job, ${t}, samples AS n, value_sum AS total_value`, where);
+    rows = unionOfSegments(segments, metricsRollup, sql`job, ${t}, samples AS n, value_sum AS total_value`, where);
     value = sql`sum(total_value) / sum(n)`;
   } else {
     const where = sql`dimension = 'job'${filters.job !== undefined ? sql` AND value = ${str(filters.job)}` : sql``}${filters.status !== undefined ? sql` AND status = ${str(filters.status)}` : sql``}`;
-    rows = unionOfSegments(segments, runsRollup, ['runs', 'duration_digest'], sql`value AS job, ${t}, status, runs AS n, duration_digest`, where);
+    rows = unionOfSegments(segments, runsRollup, sql`value AS job, ${t}, status, runs AS n, duration_digest`, where);
     value = metric === 'runs' ? sql`sum(n)` : metric === 'failures' ? sql`sumIf(n, status IN ${FAILURE_STATUSES})` : sql`quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_digest)[2]`;
   }
   return sql`SELECT job, t, value, total FROM (

@@ -24,7 +24,7 @@ export function jobsRollupQuery(current: TimeRange, previous: TimeRange, limit: 
   const parts: SqlFragment[] = [];
   for (const { cur, plan } of segments) {
     if (!plan || !minutesKept(plan, settings, nowMs)) return null;
-    if (plan.length > 0) parts.push(unionOfSegments(plan, runsRollup, ['runs', 'duration_digest'], sql`value AS job, bucket, status, runs AS n, duration_digest, ${cur} AS cur`, sql`dimension = 'job'`));
+    if (plan.length > 0) parts.push(unionOfSegments(plan, runsRollup, sql`value AS job, bucket, status, runs AS n, duration_digest, ${cur} AS cur`, sql`dimension = 'job'`));
   }
   const rows = parts.reduce((all, part) => sql`${all}
   UNION ALL

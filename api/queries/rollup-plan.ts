@@ -10,7 +10,7 @@
 // A request the rollups cannot answer exactly gets null and goes to `runs` instead:
 // filters on two dimensions at once (job AND host), a label key that is not rolled up, a
 // key prefix, an edge inside a minute, or minutes older than the minute tier keeps.
-import { dateTime, join, sql, SqlFragment, str } from '../../clickhouse/sql.ts';
+import { dateTime, sql, type SqlFragment, str } from '../../clickhouse/sql.ts';
 import { oldestKeptMonth } from '../../ingest/rollup/tiers.ts';
 import type { Filters, TimeRange } from '../http/params.ts';
 import type { QueryRunner } from '../clickhouse/query-runner.ts';
@@ -148,50 +148,44 @@ export function dimensionOf(filters: Filters, settings: RollupSettings): Dimensi
   return chosen[0] ?? { dimension: 'all', value: '' };
 }
 
-/**
- * A rollup table family: its table per tier (names from this fixed list only; metrics
- * have no month tier), its sorting key and its value columns. Every key holds one row per
- * generation; the newest wins.
- */
+/** A rollup table family: its table per tier (names from this fixed list only; metrics have no month tier). */
 export interface RollupFamily {
   tables: { [tier in RollupTier]?: SqlFragment };
-  key: SqlFragment;
-  values: readonly string[];
 }
 
 export const runsRollup: RollupFamily = {
   tables: { minute: sql`rollup_runs_minute`, hour: sql`rollup_runs_hour`, day: sql`rollup_runs_day`, month: sql`rollup_runs_month` },
-  key: sql`dimension, value, bucket, status, run_date`,
-  values: ['runs', 'duration_count', 'duration_sum', 'duration_min', 'duration_max', 'duration_digest'],
 };
 
 export const metricsRollup: RollupFamily = {
   tables: { minute: sql`rollup_metrics_minute`, hour: sql`rollup_metrics_hour`, day: sql`rollup_metrics_day` },
-  key: sql`file, path, job, bucket, run_date`,
-  values: ['samples', 'value_sum', 'value_min', 'value_max'],
 };
 
 /**
- * `SELECT <columns> FROM <newest row of each key of the tier in the segment>` per segment,
- * joined by UNION ALL. The newest row per key is `argMax(column, generation) … GROUP BY
- * <sorting key>`, which is what ReplacingMergeTree's FINAL keeps, but 18.16 runs FINAL as
- * one merge across every part (5-7x slower on a year of unmerged parts at 500k runs/day;
- * clickhouse/README.md, Reading the newest generation). Every condition is on
- * sorting-key columns (bucket, dimension, value, status; job/file/path for metrics), so
- * it filters whole keys and the answer stays exact (the FINAL trap in clickhouse/README.md
- * is about non-key columns). `columns` may name key columns and the `values` listed.
+ * `SELECT <columns> FROM <the newest rows of the tier in the segment>` per segment, joined
+ * by UNION ALL. `columns` may name any column of the family's tables.
+ *
+ * The newest rows are those of the newest generation of their (run_date, bucket): every
+ * recompute rewrites each (run_date, bucket) it touches whole, every key of it with one
+ * generation, zero rows included (ingest/rollup/recompute.ts), so the newest generation
+ * of a key is the newest of its (run_date, bucket). That is what ReplacingMergeTree's
+ * FINAL keeps, found with a GROUP BY over a few hundred (run_date, bucket) pairs instead
+ * of one over every key: a year of every job's day rows (570 k keys) took 300 ms to
+ * deduplicate per key with argMax on 18.16 and 50 ms this way (clickhouse/README.md,
+ * Reading the newest generation). Every condition is on sorting-key columns (bucket,
+ * dimension, value, status; job/file/path for metrics), so it selects whole keys and the
+ * answer stays exact (the FINAL trap in clickhouse/README.md is about non-key columns).
+ * GLOBAL IN: on a cluster the pairs are found across shards once, then sent to each shard
+ * (a plain IN over a Distributed table would be refused as a double-distributed query).
  */
-export function unionOfSegments(segments: readonly Segment[], family: RollupFamily, values: readonly string[], columns: SqlFragment, where: SqlFragment): SqlFragment {
-  // Only the values asked for: 18.16 computes every aggregate of a subquery, used or not.
-  const unknown = values.filter((name) => !family.values.includes(name));
-  if (unknown.length > 0 || values.length === 0) throw new Error(`not values of the rollup: ${unknown.join(', ') || '(none)'}`);
-  const newest = join(values.map((name) => SqlFragment.trusted(`argMax(${name}, generation) AS ${name}`)), ', ');
+export function unionOfSegments(segments: readonly Segment[], family: RollupFamily, columns: SqlFragment, where: SqlFragment): SqlFragment {
   const parts = segments.map((segment) => {
     const table = family.tables[segment.tier];
     if (!table) throw new Error(`the rollup has no ${segment.tier} tier`);
-    return sql`SELECT ${columns} FROM (SELECT ${family.key}, ${newest} FROM ${table}
-  WHERE bucket >= ${dateTime(segment.fromMs)} AND bucket < ${dateTime(segment.toMs)} AND ${where}
-  GROUP BY ${family.key})`;
+    const selected = sql`bucket >= ${dateTime(segment.fromMs)} AND bucket < ${dateTime(segment.toMs)} AND ${where}`;
+    return sql`SELECT ${columns} FROM ${table}
+  WHERE ${selected}
+    AND (run_date, bucket, generation) GLOBAL IN (SELECT run_date, bucket, max(generation) FROM ${table} WHERE ${selected} GROUP BY run_date, bucket)`;
   });
   return sql`${parts.reduce((all, part, index) => (index === 0 ? part : sql`${all}
   UNION ALL

@@ -47,7 +47,7 @@ export function rollupQuery(request: TimeseriesRequest, rollups: Rollups, nowMs:
     const { filters, leaf } = request;
     if (!leaf || filters.host !== undefined || filters.status !== undefined || (filters.label ?? []).length > 0) return null;
     const where = sql`file = ${str(leaf.file)} AND path = ${str(leaf.path)}${filters.job !== undefined ? sql` AND job = ${str(filters.job)}` : sql``}`;
-    const rows = unionOfSegments(segments, metricsRollup, ['samples', 'value_sum', 'value_min', 'value_max'], sql`bucket, samples, value_sum, value_min, value_max`, where);
+    const rows = unionOfSegments(segments, metricsRollup, sql`bucket, samples, value_sum, value_min, value_max`, where);
     return sql`SELECT ${t} AS t, sum(samples) AS count, sum(value_sum) AS sum, sum(value_sum) / sum(samples) AS avg,
   minIf(value_min, samples > 0) AS min, maxIf(value_max, samples > 0) AS max
 FROM (${rows})
@@ -61,15 +61,15 @@ GROUP BY t HAVING count > 0 ORDER BY t`;
       return sql`SELECT ${t} AS t,
   sumIf(runs, status = 'succeeded') AS succeeded, sumIf(runs, status = 'failed') AS failed, sumIf(runs, status = 'timeout') AS timeout,
   sumIf(runs, status = 'cancelled') AS cancelled, sumIf(runs, status = 'running') AS running, sum(runs) AS total
-FROM (${unionOfSegments(segments, runsRollup, ['runs'], sql`bucket, status, runs`, where)})
+FROM (${unionOfSegments(segments, runsRollup, sql`bucket, status, runs`, where)})
 GROUP BY t HAVING total > 0 ORDER BY t`;
     case 'failure_rate':
       return sql`SELECT ${t} AS t, sumIf(runs, status IN ${FAILURE_STATUSES}) AS failures, sumIf(runs, status != 'running') AS finished
-FROM (${unionOfSegments(segments, runsRollup, ['runs'], sql`bucket, status, runs`, where)})
+FROM (${unionOfSegments(segments, runsRollup, sql`bucket, status, runs`, where)})
 GROUP BY t HAVING sum(runs) > 0 ORDER BY t`;
     case 'duration':
       return sql`SELECT ${t} AS t, quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_digest) AS q, q[1] AS p50, q[2] AS p95, q[3] AS p99, sum(duration_count) AS count
-FROM (${unionOfSegments(segments, runsRollup, ['duration_count', 'duration_digest'], sql`bucket, duration_count, duration_digest`, where)})
+FROM (${unionOfSegments(segments, runsRollup, sql`bucket, duration_count, duration_digest`, where)})
 GROUP BY t HAVING count > 0 ORDER BY t`;
   }
 }

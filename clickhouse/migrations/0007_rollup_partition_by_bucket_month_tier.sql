@@ -228,16 +228,18 @@ PARTITION BY (toYYYYMM(run_date), toYYYYMM(bucket))
 ORDER BY (dimension, value, bucket, status, run_date)
 SETTINGS index_granularity = 256;
 
--- Backfilled from the day tier as it is now. Each month row takes the newest generation
--- of the day rows it sums, so the maintainer's next recompute (a newer generation) wins.
+-- Backfilled from the day tier as it is now, every row with one generation: the highest
+-- of the day tier. Readers take, per (run_date, bucket), the rows of its newest generation
+-- (api/queries/rollup-plan.ts), so all keys of one must share it; the maintainer's next
+-- recompute of a month uses a newer generation and rewrites that month whole.
 INSERT INTO {{database}}.rollup_runs_month
     (run_date, bucket, dimension, value, status, generation, runs, duration_count, duration_sum, duration_min, duration_max, duration_digest)
 SELECT toStartOfMonth(day_run_date) AS month_run_date, toDateTime(toStartOfMonth(day_bucket)) AS month_bucket, dimension, value, status,
-    max(day_generation), sum(day_runs), sum(day_count), sum(day_sum), minIf(day_min, day_count > 0), maxIf(day_max, day_count > 0),
+    (SELECT max(generation) FROM {{database}}.rollup_runs_day), sum(day_runs), sum(day_count), sum(day_sum), minIf(day_min, day_count > 0), maxIf(day_max, day_count > 0),
     quantilesTDigestMergeState(0.5, 0.95, 0.99)(day_digest)
 FROM
 (
-    SELECT run_date AS day_run_date, bucket AS day_bucket, dimension, value, status, generation AS day_generation, runs AS day_runs,
+    SELECT run_date AS day_run_date, bucket AS day_bucket, dimension, value, status, runs AS day_runs,
         duration_count AS day_count, duration_sum AS day_sum, duration_min AS day_min, duration_max AS day_max, duration_digest AS day_digest
     FROM {{database}}.rollup_runs_day FINAL
 )

@@ -7,6 +7,10 @@
 // so a group that vanished (a rerun changed its status, moved to another hour…) is
 // overwritten with zeros instead of keeping its old count.
 //
+// Every statement rewrites each (run_date, bucket) it touches whole: every key of it, with
+// one generation. The API's readers rely on that (api/queries/rollup-plan.ts): the newest
+// rows of a key are those of the newest generation of its (run_date, bucket).
+//
 // Deduplication is `runs FINAL WHERE run_date = d` in a subquery, and the filter on
 // started_at stays OUTSIDE it: a filter on a non-key column applied while reading (an
 // explicit PREWHERE, or a predicate pushed down into the FINAL read) would drop the newest

@@ -16,6 +16,7 @@ import { createClickHouseClient } from '../../clickhouse/clickhouse-client.ts';
 import type { RunEvent, RunStatus } from '../../ingest/event/run-event.ts';
 import { rebuildRollups } from '../../ingest/rollup/rebuild.ts';
 import { writeRollupState } from '../../ingest/rollup/rollup-state.ts';
+import { pollUntil } from '../support/poll.ts';
 import { createApiFixture, FIXED_NOW, query, runEvent, TOKENS, type ApiFixture } from './api-fixture.ts';
 
 const LABEL_KEYS = ['region', 'tier'];
@@ -102,10 +103,7 @@ beforeAll(async () => {
       else if (run.status === 'running' && i % 10 < 5) later.push(finish(i, day));
     }
   }
-  await fx.send(firsts);
-  await fx.send(later);
-  await fx.waitForRuns(DAYS.length * PER_DAY + OCTOBER_DAYS.length * PER_OCTOBER_DAY);
-  await rebuildRollups({
+  const rebuild = () => rebuildRollups({
     clickhouse: fx.pipeline.admin,
     admin: fx.pipeline.admin,
     database: db,
@@ -115,6 +113,22 @@ beforeAll(async () => {
     to: '2026-11-23',
     progress: () => {},
   });
+  // Two generations in every tier: the rollups of the first versions, then, beside them
+  // (unmerged), those of the reruns and finished runs, with zero rows for the keys the
+  // later versions left (another status, host, tier or hour). Readers must see only the
+  // newest generation of each key.
+  await fx.send(firsts);
+  await fx.waitForRuns(DAYS.length * PER_DAY + OCTOBER_DAYS.length * PER_OCTOBER_DAY);
+  await rebuild();
+  await fx.send(later);
+  const newest = new Map([...firsts, ...later].map((run) => [`${run.run_date}/${run.key}`, run]));
+  const expected = { reruns: later.filter((run) => run.attempt === 2).length, finished: [...newest.values()].filter((run) => run.status !== 'running').length };
+  await pollUntil(
+    () => fx.pipeline.query<{ reruns: number; finished: number }>(`SELECT countIf(attempt = 2) AS reruns, countIf(status != 'running') AS finished FROM ${db}.runs FINAL`),
+    (rows) => Number(rows[0]?.reruns) === expected.reruns && Number(rows[0]?.finished) === expected.finished,
+    { what: 'the later versions stored', timeoutMs: 30_000 },
+  );
+  await rebuild();
   await writeRollupState(fx.pipeline.admin, db, 'complete_until', Math.floor(FIXED_NOW / 1000) - 60);
   const client = createClickHouseClient({ url: fx.config.clickhouse.url, ...fx.pipeline.config.clickhouse.admin, database: db });
   closeRollupClient = () => client.close();
