@@ -10,6 +10,8 @@ export const healthResponse = z.object({
   checks: z.object({ clickhouse_ping: check, clickhouse_query: check, kafka: check.optional() }),
 });
 export type HealthReport = z.infer<typeof healthResponse>;
+/** /livez: the process answers; nothing else is asked. */
+export const livenessResponse = z.object({ status: z.literal('ok') });
 
 export interface HealthDeps {
   clickhouse: ClickHouseClient;

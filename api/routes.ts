@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Role } from './auth/tokens.ts';
 import type { QueryRunner } from './clickhouse/query-runner.ts';
 import type { ApiConfig } from './config.ts';
-import { checkHealth, healthResponse } from './health.ts';
+import { checkHealth, healthResponse, livenessResponse } from './health.ts';
 import type { ApiEnv } from './http/api-env.ts';
 import { parsePath, parseQuery, type QuerySchema } from './http/validate.ts';
 import type { MetricsRegistry } from './metrics/registry.ts';
@@ -296,6 +296,20 @@ export const ROUTES: readonly RouteSpec[] = [
     async handle(c, deps) {
       const report = await checkHealth({ clickhouse: deps.clickhouse, kafkaCheck: deps.kafkaCheck });
       return c.json(report, report.status === 'unavailable' ? 503 : 200);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/livez',
+    operationId: 'live',
+    role: 'public',
+    // A liveness probe restarts a process that no longer answers; one that asked ClickHouse
+    // would restart every instance when ClickHouse is down, which no restart fixes.
+    summary: 'This process answers (static, asks nothing): for liveness probes; /healthz is for readiness.',
+    usesClickHouse: false,
+    response: { contentType: 'application/json', description: 'Always { "status": "ok" }.', schema: livenessResponse },
+    async handle(c) {
+      return c.json({ status: 'ok' as const });
     },
   },
   {

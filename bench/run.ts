@@ -188,8 +188,9 @@ function markdown(r: typeof report): string {
   for (const a of res.overviewRollupByDay ?? []) {
     row(`overview over ${a.spanDays} d at step=86400 (day tier; the auto step is finer), ms`, `p50 ${s(a.p50)}, p95 ${s(a.p95)}, first ${s(a.first)}`, '—', 'p95 ≤ 100 (not the auto-step figure)', a.p95.median <= 100 ? 'yes' : 'no');
   }
-  const [over, healthz] = res.throughput;
-  row('API throughput at 64 connections, overview (1 d runs timeseries)', `${s(over.rps)} req/s, p99 ${s(over.p99)} ms${over.errors + over.non2xx ? `, ${over.errors} errors, ${over.non2xx} non-2xx` : ''}`, `/healthz: ${s(healthz.rps)} req/s, p99 ${s(healthz.p99)} ms (asks ClickHouse SELECT 1, not static)`, 'report both', '—');
+  const [over, livez, healthz] = res.throughput;
+  const failed = (x: { errors: number; non2xx: number }) => (x.errors + x.non2xx ? `, ${x.errors} errors, ${x.non2xx} non-2xx` : '');
+  row('API throughput at 64 connections, overview (1 d runs timeseries)', `${s(over.rps)} req/s, p99 ${s(over.p99)} ms${failed(over)}`, `static /livez: ${s(livez.rps)} req/s, p99 ${s(livez.p99)} ms${failed(livez)}; /healthz (asks ClickHouse SELECT 1): ${s(healthz.rps)} req/s, p99 ${s(healthz.p99)} ms${failed(healthz)}`, 'report both', '—');
   const sse = res.sse as any[];
   const levels = sse.flatMap((run) => run.levels);
   for (const clients of [...new Set(levels.map((l: any) => l.clients))]) {

@@ -16,7 +16,7 @@ The API is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>`;
 export function serveDashboard(files: ReadonlyMap<string, DashboardFile>): MiddlewareHandler {
   return async function serveDashboard(c, next) {
     const path = c.req.path;
-    if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || path.startsWith('/api/') || path === '/api' || path === '/healthz' || path === '/metrics') return next();
+    if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || path.startsWith('/api/') || path === '/api' || path === '/healthz' || path === '/livez' || path === '/metrics') return next();
     let file = files.get(path);
     if (!file) {
       // A missing asset is a 404 (a stale tab asking for an old hash must not get HTML);

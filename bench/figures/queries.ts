@@ -85,7 +85,8 @@ export async function throughput(database: string, spanDays: number, connections
   const server = await serveApi(database, true);
   try {
     const nowS = Math.floor(Date.now() / 1000);
-    const paths = [overviewPaths(spanDays, nowS)[0]!, '/healthz'];
+    // /livez is the static baseline (the server's own cost per request); /healthz asks ClickHouse SELECT 1.
+    const paths = [overviewPaths(spanDays, nowS)[0]!, '/livez', '/healthz'];
     const figures: ThroughputFigure[] = [];
     for (const path of paths) {
       const runs = await repeat(repetitions, () => autocannon({ url: `${server.url}${path}`, connections, duration: seconds }));

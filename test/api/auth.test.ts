@@ -32,9 +32,9 @@ const init = (route: RouteSpec, headers: Record<string, string>): RequestInit =>
 });
 
 describe('auth', () => {
-  it('declares a role for every route, and only /healthz and /metrics are public', () => {
+  it('declares a role for every route, and only /healthz, /livez and /metrics are public', () => {
     for (const route of ROUTES) expect([...ROLES, 'public']).toContain(route.role);
-    expect(ROUTES.filter((route) => route.role === 'public').map((route) => route.path).sort()).toEqual(['/healthz', '/metrics']);
+    expect(ROUTES.filter((route) => route.role === 'public').map((route) => route.path).sort()).toEqual(['/healthz', '/livez', '/metrics']);
   });
 
   it.each(ROUTES.filter((route) => route.role !== 'public').map((route) => [route.path, route]))('%s: 401 without a token or with an unknown one', async (_path, route) => {

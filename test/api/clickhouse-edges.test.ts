@@ -88,6 +88,12 @@ describe('when ClickHouse is unreachable', () => {
     expect(body.checks.clickhouse_query!.ok).toBe(false);
   });
 
+  it('still answers /livez with 200: the process is alive, only its dependency is not', async () => {
+    const response = await app.request('/livez');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
   it('says Kafka is down as degraded, not unavailable', async () => {
     const healthy = createApp({
       clickhouse,
