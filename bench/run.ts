@@ -19,8 +19,8 @@ import { ensureHistory } from './history.ts';
 import { fmt, show, stat, type Stat } from './stats.ts';
 
 const SCALES = {
-  small: { days: 365, perDay: 300, treeRuns: 3000, ingest: 20_000, backfillRuns: 3000, fresh: { rate: 100, seconds: 6 }, requests: 10, rawRequests: 10, rawTimeoutMs: 60_000, loadSeconds: 3, sse: { levels: [1000], seconds: 5, rate: 200 }, watcherDays: [1, 7], watcherPerDay: 1000 },
-  full: { days: 365, perDay: 500_000, treeRuns: 500_000, ingest: 200_000, backfillRuns: 100_000, fresh: { rate: 200, seconds: 20 }, requests: 20, rawRequests: 0, rawTimeoutMs: 900_000, loadSeconds: 10, sse: { levels: [10_000], seconds: 20, rate: 500 }, watcherDays: [1, 7], watcherPerDay: 20_000 },
+  small: { days: 365, perDay: 300, treeRuns: 3000, ingest: 20_000, backfillRuns: 3000, fresh: { rate: 100, seconds: 6 }, requests: 10, rawRequests: 10, rawTimeoutMs: 60_000, loadSeconds: 3, idleSeconds: 2, sse: { levels: [1000], seconds: 5, rate: 200 }, watcherDays: [1, 7], watcherPerDay: 1000 },
+  full: { days: 365, perDay: 500_000, treeRuns: 500_000, ingest: 200_000, backfillRuns: 100_000, fresh: { rate: 200, seconds: 20 }, requests: 20, rawRequests: 0, rawTimeoutMs: 900_000, loadSeconds: 10, idleSeconds: 5, sse: { levels: [10_000], seconds: 20, rate: 500 }, watcherDays: [1, 7], watcherPerDay: 20_000 },
 } as const;
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: 'small' }, days: { type: 'string' }, 'per-day': { type: 'string' }, repeat: { type: 'string', default: '3' }, only: { type: 'string' } } });
@@ -98,7 +98,7 @@ try {
   log(JSON.stringify(results['throughput'], (key, value) => (key === 'samples' ? undefined : value)));
 
   log('RSS of the API, 1 day and the year of history');
-  results['apiRss'] = [await apiRss(day.database, 1, scale.loadSeconds, reps), await apiRss(year.database, scale.days, scale.loadSeconds, reps)];
+  results['apiRss'] = [await apiRss(day.database, 1, scale.loadSeconds, scale.idleSeconds, reps), await apiRss(year.database, scale.days, scale.loadSeconds, scale.idleSeconds, reps)];
 
   log('RSS of the watcher');
   const watcher = [];
@@ -106,7 +106,7 @@ try {
     const root = join(work, `watch-${days}d`);
     const runs = scale.watcherPerDay * days;
     generateTree({ root, runs, days, seed: 11 });
-    watcher.push(await watcherRss(root, days, runs, reps));
+    watcher.push(await watcherRss(root, days, runs, scale.idleSeconds, reps));
     rmSync(root, { recursive: true, force: true });
   }
   results['watcherRss'] = watcher;
@@ -125,7 +125,7 @@ try {
 
   log('SSE clients per instance');
   const live = [];
-  for (let run = 0; run < reps; run++) live.push(await liveBench({ ...scale.sse, levels: [...scale.sse.levels], log }));
+  for (let run = 0; run < reps; run++) live.push(await liveBench({ ...scale.sse, levels: [...scale.sse.levels], log, unfiltered: false }));
   results['sse'] = live;
 
   log('bytes on disk');

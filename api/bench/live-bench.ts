@@ -156,9 +156,10 @@ export interface LiveLevel {
   /** The machine's 1-minute load average when the level started (the bench shares it). */
   loadAverage: number;
 }
-export interface LiveBenchResult { latency: { p50Ms: number; p99Ms: number; deliveries: number }; rssIdleMb: number; levels: LiveLevel[] }
+export interface LiveBenchResult { latency: { p50Ms: number; p99Ms: number; deliveries: number } | null; rssIdleMb: number; levels: LiveLevel[] }
 
-export async function liveBench({ seconds, rate, levels, log }: { seconds: number; rate: number; levels: number[]; log: (line: string) => void }): Promise<LiveBenchResult> {
+/** `unfiltered: false` skips phase 1 (the suite in bench/ reads only the levels). */
+export async function liveBench({ seconds, rate, levels, log, unfiltered = true }: { seconds: number; rate: number; levels: number[]; log: (line: string) => void; unfiltered?: boolean }): Promise<LiveBenchResult> {
   const console = { log };
   const topic = `bench.live.${Date.now()}`;
   await ensureTopic(brokers, topic, 6);
@@ -190,15 +191,18 @@ export async function liveBench({ seconds, rate, levels, log }: { seconds: numbe
   };
 
   // Phase 1: latency with a few unfiltered clients.
-  const phase1 = await startClients(url, 5, 'all', 1);
-  await publishFor(2_000);
-  await resetAll(phase1);
-  const sent1 = await publishFor(seconds * 1000);
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
-  const h1 = await collect(phase1);
-  const result: LiveBenchResult = { latency: { p50Ms: quantileMs(h1, 0.5), p99Ms: quantileMs(h1, 0.99), deliveries: h1.total }, rssIdleMb: 0, levels: [] };
-  console.log(`publish → SSE, ${rate} runs/s for ${seconds} s, 5 unfiltered clients: ${sent1} runs published, ${h1.total} deliveries; ${describe(h1)}; API RSS ${rss()} MB`);
-  for (const child of phase1) child.disconnect();
+  const result: LiveBenchResult = { latency: null, rssIdleMb: 0, levels: [] };
+  if (unfiltered) {
+    const phase1 = await startClients(url, 5, 'all', 1);
+    await publishFor(2_000);
+    await resetAll(phase1);
+    const sent1 = await publishFor(seconds * 1000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const h1 = await collect(phase1);
+    result.latency = { p50Ms: quantileMs(h1, 0.5), p99Ms: quantileMs(h1, 0.99), deliveries: h1.total };
+    console.log(`publish → SSE, ${rate} runs/s for ${seconds} s, 5 unfiltered clients: ${sent1} runs published, ${h1.total} deliveries; ${describe(h1)}; API RSS ${rss()} MB`);
+    for (const child of phase1) child.disconnect();
+  }
 
   // Phase 2: capacity.
   for (const level of levels) {

@@ -55,8 +55,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 export interface ApiRss { database: string; days: number; idle: Stat; load: Stat }
 
-/** `runlens api` over the database: RSS 3 s after it listens, then the peak under 64 connections on the year overview. */
-export async function apiRss(database: string, days: number, seconds: number, repetitions: number): Promise<ApiRss> {
+/** `runlens api` over the database: RSS `idleSeconds` after it listens, then the peak under 64 connections on the year overview. */
+export async function apiRss(database: string, days: number, seconds: number, idleSeconds: number, repetitions: number): Promise<ApiRss> {
   const samples = await repeat(repetitions, async () => {
     const { child, output } = start(['api'], {
       RUNLENS_API_PORT: '0', RUNLENS_API_AUTH: 'off', RUNLENS_CLICKHOUSE_DATABASE: database,
@@ -72,7 +72,7 @@ export async function apiRss(database: string, days: number, seconds: number, re
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       if (!port) throw new Error(`runlens api did not listen: ${output().slice(-500)}`);
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
       const idle = rssMb(child.pid!);
       const url = `http://127.0.0.1:${port}${overviewPaths(365, Math.floor(Date.now() / 1000))[0]}`;
       const load = await peakDuring(child.pid!, autocannon({ url, connections: 64, duration: seconds }));
@@ -86,8 +86,8 @@ export async function apiRss(database: string, days: number, seconds: number, re
 
 export interface WatcherRss { days: number; runs: number; load: Stat; idle: Stat }
 
-/** `runlens watch --once` over the tree (peak: load), then `runlens watch` live on the same checkpoint, 5 s after start (idle). */
-export async function watcherRss(root: string, days: number, runs: number, repetitions: number): Promise<WatcherRss> {
+/** `runlens watch --once` over the tree (peak: load), then `runlens watch` live on the same checkpoint, `idleSeconds` after start (idle). */
+export async function watcherRss(root: string, days: number, runs: number, idleSeconds: number, repetitions: number): Promise<WatcherRss> {
   const samples = await repeat(repetitions, async (run) => {
     const topic = `bench.watch.${Date.now()}.${run}`;
     await ensureTopic(localKafkaBrokers, topic, 6);
@@ -98,7 +98,7 @@ export async function watcherRss(root: string, days: number, runs: number, repet
       const load = await peakDuring(once.child.pid!, new Promise((resolve) => once.child.once('exit', resolve)));
       if (once.child.exitCode !== 0) throw new Error(`watch --once failed: ${once.output().slice(-500)}`);
       const live = start(['watch', root], env);
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
       const idle = rssMb(live.child.pid!);
       await stop(live.child);
       return { load, idle };

@@ -96,14 +96,16 @@ export async function freshnessRun(run: number, { rate, seconds, sse = false }: 
   })();
   const db = pipeline.config.clickhouse.database;
   // Poll for new keys; a key's visibility time is the end of the poll that first saw it.
-  let lastOffset = -1;
+  // A row is ingested after its files were written (one clock), so rows not yet seen have
+  // ingested_at at or after the write of the oldest unseen key: each poll reads from there.
   while (seenAt.size < total && Date.now() - startMs < (seconds + 30) * 1000) {
-    const rows = await pipeline.query<{ key: string; kafka_offset: number; kafka_partition: number }>(
-      `SELECT key, kafka_offset, kafka_partition FROM ${db}.runs WHERE run_date = '${today}' AND ingested_at >= toDateTime(${Math.floor(startMs / 1000) - 1}) AND kafka_offset > ${lastOffset < 0 ? -1 : 0}`,
+    let oldestUnseenMs = Date.now();
+    for (const [key, at] of writtenAt) if (!seenAt.has(key)) oldestUnseenMs = Math.min(oldestUnseenMs, at);
+    const rows = await pipeline.query<{ key: string }>(
+      `SELECT key FROM ${db}.runs WHERE run_date = '${today}' AND ingested_at >= toDateTime(${Math.floor(oldestUnseenMs / 1000) - 1})`,
     );
     const at = Date.now();
     for (const row of rows) if (!seenAt.has(row.key)) seenAt.set(row.key, at);
-    lastOffset = 0;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await writer;
