@@ -6,6 +6,12 @@
 // whatever `runs` holds now, so they are looked up before the batch is stored: one
 // primary-key-narrow query per chunk of identities.
 //
+// The hook of a batch may run while the batch before it is still being inserted (the sink
+// pipelines the two), so its lookup may miss versions that batch is storing. Those
+// versions' units are in that batch's own notes: every batch therefore also carries the
+// notes of the batches not yet stored when its lookup started, and confirms them again
+// once it is stored itself. (Two batches apart, the earlier one is always stored first.)
+//
 // Each note is written twice: before the batch is stored (so rollups catch up quickly) and
 // again once the sink has stored it. Only the second one guarantees that a recompute
 // reading after it sees the batch: a batch whose insert is delayed (ClickHouse refusing
@@ -20,7 +26,7 @@ import type { RunRow } from '../sink/rows.ts';
 export interface DirtyNoterOptions {
   clickhouse: ClickHouseClient;
   database: string;
-  /** How many batches the sink has stored so far (ClickHouseSink.stats.batches). */
+  /** How many batches the sink has stored so far (ClickHouseSink.stats.batches; a hooked batch is stored once it reaches the batch's `storedAs`). */
   storedBatches: () => number;
   log: (line: string) => void;
   /** How often stored batches are confirmed when no new batch comes. */
@@ -37,7 +43,7 @@ export interface UnitNote {
 const LOOKUP_CHUNK_CHARS = 120_000;
 
 export class DirtyNoter {
-  private pending: Array<{ notes: UnitNote[]; storedBefore: number }> = [];
+  private pending: Array<{ notes: UnitNote[]; storedAs: number }> = [];
   private timer: NodeJS.Timeout | null = null;
   private confirming: Promise<void> = Promise.resolve();
 
@@ -59,19 +65,23 @@ export class DirtyNoter {
     await this.confirmStored();
   }
 
-  /** The hook: note the batch's units and the units of the versions it replaces. */
-  readonly beforeStoreRuns = async (rows: readonly RunRow[]): Promise<void> => {
-    const notes = dedupe([...rows.map(noteOfRow), ...(await this.storedNewest(rows))]);
-    await this.confirmStored();
-    await this.insert(notes);
-    this.pending.push({ notes, storedBefore: this.options.storedBatches() });
+  /**
+   * The hook: note the batch's units, the units of the versions it replaces, and those of
+   * the batches ahead of it that are not stored yet (see the top of the file).
+   */
+  readonly beforeStoreRuns = async (rows: readonly RunRow[], { storedAs }: { storedAs: number }): Promise<void> => {
+    const stored = this.options.storedBatches();
+    const ahead = this.pending.filter((entry) => entry.storedAs > stored).flatMap((entry) => entry.notes);
+    const notes = dedupe([...rows.map(noteOfRow), ...(await this.storedNewest(rows)), ...ahead]);
+    await Promise.all([this.confirmStored(), this.insert(notes)]);
+    this.pending.push({ notes, storedAs });
   };
 
   /** Re-notes the units of every batch stored since its hook ran. Serialised. */
   confirmStored(): Promise<void> {
     this.confirming = this.confirming.catch(() => {}).then(async () => {
       const stored = this.options.storedBatches();
-      const done = this.pending.filter((entry) => stored > entry.storedBefore);
+      const done = this.pending.filter((entry) => stored >= entry.storedAs);
       if (done.length === 0) return;
       await this.insert(dedupe(done.flatMap((entry) => entry.notes)));
       this.pending = this.pending.filter((entry) => !done.includes(entry));
@@ -87,8 +97,9 @@ export class DirtyNoter {
       const key = String(row.key);
       identities.set(`${runDate}/${key}`, { runDate, key });
     }
-    const notes: UnitNote[] = [];
-    for (const chunk of chunks([...identities.values()])) {
+    // The chunks are asked at once: each is a few ms of work for the server, and one after
+    // the other their round trips were most of the hook's time.
+    const found = await Promise.all(chunks([...identities.values()]).map(async (chunk) => {
       const dates = [...new Set(chunk.map((identity) => identity.runDate))];
       const keys = [...new Set(chunk.map((identity) => identity.key))];
       // Dates × keys is a superset of the identities (index-friendly, unlike tuple IN);
@@ -100,15 +111,15 @@ FROM ${SqlFragment.trusted(`${this.options.database}.runs`)}
 WHERE run_date IN ${list(dates.map(date))} AND key IN (SELECT arrayJoin([${join(keys.map(str), ', ')}]))
 GROUP BY run_date, key`;
       // Aliases differ from column names: on 18.16 an alias captures the column everywhere, WHERE included.
-      let found: Array<{ date_text: string; key: string; newest_started_at: number }>;
       try {
-        found = await (await this.options.clickhouse.query({ query: query.text, format: 'JSONEachRow' })).json();
+        return await (await this.options.clickhouse.query({ query: query.text, format: 'JSONEachRow' })).json<{ date_text: string; key: string; newest_started_at: number }>();
       } catch (error) {
         throw toClickHouseError(error, 'looking up the stored versions of a batch');
       }
-      for (const row of found) {
-        if (identities.has(`${row.date_text}/${row.key}`)) notes.push({ run_date: row.date_text, started_at: Number(row.newest_started_at) });
-      }
+    }));
+    const notes: UnitNote[] = [];
+    for (const row of found.flat()) {
+      if (identities.has(`${row.date_text}/${row.key}`)) notes.push({ run_date: row.date_text, started_at: Number(row.newest_started_at) });
     }
     return notes;
   }

@@ -10,6 +10,7 @@
 // Delivery: at least once. Offsets are committed only after the batch holding the message
 // is inserted; a crash re-reads the uncommitted tail and ReplacingMergeTree folds the
 // duplicates (same run identity and version).
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EachBatchPayload, SinkConsumer } from '../kafka/index.ts';
 import { toClickHouseError } from '../../clickhouse/clickhouse-error.ts';
@@ -28,11 +29,13 @@ export interface SinkOptions {
   now?: () => number;
   /**
    * Runs before a batch's run rows are stored, with exactly those rows; the batch waits for
-   * it. A crash after it and before the commit repeats it on the re-read, so it must be
-   * idempotent. (The rollup maintainer uses it to note which buckets a batch touches,
-   * including the buckets of the versions being replaced.)
+   * it. It may run while the previous batch is still being inserted (the two overlap), so
+   * `batch.storedAs` says when this one is stored: once `stats.batches` reaches it. A crash
+   * after it and before the commit repeats it on the re-read, so it must be idempotent.
+   * (The rollup maintainer uses it to note which buckets a batch touches, including the
+   * buckets of the versions being replaced.)
    */
-  beforeStoreRuns?: (rows: readonly RunRow[]) => Promise<void>;
+  beforeStoreRuns?: (rows: readonly RunRow[], batch: { storedAs: number }) => Promise<void>;
 }
 
 export interface SinkStats {
@@ -48,12 +51,25 @@ interface Pending {
   errors: IngestErrorRow[];
   /** Per topic-partition, the next offset to commit once this batch is stored. */
   offsets: Map<string, { topic: string; partition: number; offset: string }>;
+  /** The sink's epoch when the batch was cut (see giveBack). */
+  epoch: number;
+  /** stats.batches once this batch is stored. */
+  storedAs: number;
 }
 
 export class ClickHouseSink {
   readonly stats: SinkStats = { runs: 0, ingestErrors: 0, batches: 0, lastFlushMs: 0, retries: 0 };
   private pending: Pending = emptyPending();
-  private flushing: Promise<void> = Promise.resolve();
+  /** The last flush: every flush stores (and commits) after the one before it. */
+  private storing: Promise<void> = Promise.resolve();
+  /** Opens when the last flush starts its insert: the next one may then cut and prepare its batch. */
+  private cutGate: Promise<void> = Promise.resolve();
+  /** A flush waiting at the gate that has not cut its batch yet: later calls join it. */
+  private waiting: Promise<void> | null = null;
+  /** Batches cut and not yet stored or given back, in order. */
+  private inFlight = 0;
+  /** Bumped when a batch is given back: the batches cut after it must not be stored before it. */
+  private epoch = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
@@ -73,9 +89,10 @@ export class ClickHouseSink {
       partitionsConsumedConcurrently: 6,
       eachBatch: (payload) => this.take(payload),
     });
-    // A failed flush keeps its rows (flushOnce) and the next tick tries again; say why.
+    // A failed flush gives its rows back (giveBack) and the next tick tries again; say why.
+    // (A batch given back behind it says nothing more.)
     this.timer = setInterval(() => void this.flush().catch((error: unknown) => {
-      if (!this.stopped) this.options.log(`sink: storing a batch failed, kept for the next try: ${(error as Error).message}`);
+      if (!this.stopped && !(error instanceof BatchGivenBackError)) this.options.log(`sink: storing a batch failed, kept for the next try: ${(error as Error).message}`);
     }), this.options.flushMs);
   }
 
@@ -88,7 +105,7 @@ export class ClickHouseSink {
     try {
       await this.flush();
     } catch (error) {
-      if (!(error instanceof SinkStoppedError)) throw error;
+      if (!(error instanceof SinkStoppedError) && !(error instanceof BatchGivenBackError)) throw error;
       this.options.log(`sink: ${error.message}; the uncommitted tail is read again on the next start`);
     }
     await this.options.consumer.disconnect();
@@ -120,33 +137,79 @@ export class ClickHouseSink {
     }
   }
 
-  /** Inserts the buffered rows and then commits their offsets; serialised. */
+  /**
+   * Inserts the buffered rows and then commits their offsets. Flushes form a pipeline of
+   * two stages: while one batch is being inserted, the next is cut and prepared (the
+   * beforeStoreRuns hook: for the rollups, a lookup in ClickHouse), so the hook's round
+   * trips are no longer between two inserts. Inserts and commits stay strictly in order:
+   * a batch is inserted only after the one before it is stored, and when one is given back
+   * (not stored), so is every batch cut after it, so no offset is ever committed ahead of
+   * rows that are not stored.
+   */
   flush(): Promise<void> {
-    // One failed flush must not fail every later one: the chain goes on after a rejection.
-    this.flushing = this.flushing.catch(() => {}).then(() => this.flushOnce());
-    return this.flushing;
+    if (this.waiting) return this.waiting;
+    const gate = this.cutGate;
+    const previous = this.storing;
+    let openGate!: () => void;
+    this.cutGate = new Promise<void>((resolve) => { openGate = resolve; });
+    const run = (async () => {
+      try {
+        await gate;
+      } finally {
+        this.waiting = null;
+      }
+      let batch: Pending | null = null;
+      try {
+        batch = this.cut();
+        if (batch) await this.prepare(batch);
+        // One failed flush must not fail every later one: the chain goes on after a rejection.
+        await previous.catch(() => {});
+      } catch (error) {
+        if (batch) this.giveBack(batch);
+        throw error;
+      } finally {
+        openGate();
+      }
+      if (batch) await this.storeAndCommit(batch);
+    })();
+    this.waiting = run;
+    this.storing = run;
+    return run;
   }
 
-  private async flushOnce(): Promise<void> {
+  private cut(): Pending | null {
     const batch = this.pending;
-    if (batch.runs.length === 0 && batch.errors.length === 0 && batch.offsets.size === 0) return;
+    if (batch.runs.length === 0 && batch.errors.length === 0 && batch.offsets.size === 0) return null;
     this.pending = emptyPending();
-    const started = this.now();
+    batch.epoch = this.epoch;
+    batch.storedAs = this.stats.batches + ++this.inFlight;
+    return batch;
+  }
+
+  private async prepare(batch: Pending): Promise<void> {
     const beforeStoreRuns = this.options.beforeStoreRuns;
+    if (batch.runs.length > 0 && beforeStoreRuns) {
+      await this.retrying('preparing the batch', () => beforeStoreRuns(batch.runs, { storedAs: batch.storedAs }));
+    }
+  }
+
+  private async storeAndCommit(batch: Pending): Promise<void> {
+    if (batch.epoch !== this.epoch) {
+      // A batch cut before this one was given back: this one follows it, in order.
+      this.giveBack(batch);
+      throw new BatchGivenBackError('an earlier batch was not stored; this one goes back with it');
+    }
+    const started = this.now();
     try {
-      if (batch.runs.length > 0 && beforeStoreRuns) await this.retrying('preparing the batch', () => beforeStoreRuns(batch.runs));
       await this.storeInParallel('runs', batch.runs);
       await this.store('ingest_errors', batch.errors);
     } catch (error) {
       // Not stored (or not all of it: a repeated insert is folded away): the rows go back in
       // front of what came since, so their offsets are never committed without them.
-      this.pending = {
-        runs: [...batch.runs, ...this.pending.runs],
-        errors: [...batch.errors, ...this.pending.errors],
-        offsets: new Map([...batch.offsets, ...this.pending.offsets]),
-      };
+      this.giveBack(batch);
       throw error;
     }
+    this.inFlight--;
     try {
       await this.options.consumer.commitOffsets([...batch.offsets.values()]);
     } catch (error) {
@@ -158,6 +221,29 @@ export class ClickHouseSink {
     this.stats.ingestErrors += batch.errors.length;
     this.stats.batches++;
     this.stats.lastFlushMs = this.now() - started;
+  }
+
+  /**
+   * A batch that was not stored goes back in front of what came since. Every batch cut
+   * after it is given back too when its turn comes (the epoch moved on), and lands in front
+   * of this one; the order of rows does not matter (the highest version wins), and each
+   * partition keeps its highest next offset, committed once all of them are stored.
+   */
+  private giveBack(batch: Pending): void {
+    this.epoch++;
+    this.inFlight--;
+    const offsets = new Map(this.pending.offsets);
+    for (const [key, position] of batch.offsets) {
+      const newer = offsets.get(key);
+      if (!newer || BigInt(newer.offset) < BigInt(position.offset)) offsets.set(key, position);
+    }
+    this.pending = {
+      runs: [...batch.runs, ...this.pending.runs],
+      errors: [...batch.errors, ...this.pending.errors],
+      offsets,
+      epoch: 0,
+      storedAs: 0,
+    };
   }
 
   /**
@@ -233,18 +319,24 @@ export class ClickHouseSink {
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 
-  /** null when stored; the server's reason when it refuses the rows for good. */
+  /**
+   * null when stored; the server's reason when it refuses the rows for good.
+   *
+   * The rows are encoded as the server reads them, a chunk at a time (`exec` with a body
+   * stream; the client's own `insert` of an array encodes every row and joins them into one
+   * string before the first byte is sent): 18.16 parses while the next chunk is encoded, so
+   * the encoding (~0.4 s of one core for 20,000 rows of 2 KB, measured) no longer runs
+   * before the server's parsing but beside it.
+   */
   private async insertWithRetry(table: 'runs' | 'ingest_errors', rows: readonly object[]): Promise<string | null> {
     const columns = table === 'runs' ? RUN_COLUMNS : INGEST_ERROR_COLUMNS;
+    // Naming the columns makes 18.16 apply DEFAULTs instead of zero-filling.
+    const query = `INSERT INTO ${this.options.database}.${table} (${columns.join(', ')}) FORMAT JSONEachRow`;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.options.clickhouse.insert({
-          table: `${this.options.database}.${table}`,
-          values: rows,
-          format: 'JSONEachRow',
-          // Naming the columns makes 18.16 apply DEFAULTs instead of zero-filling.
-          columns: columns as unknown as [string, ...string[]],
-        });
+        const { stream } = await this.options.clickhouse.exec({ query, values: Readable.from(jsonEachRowChunks(rows), { objectMode: false }) });
+        // An insert answers nothing; reading the (empty) answer to its end frees the socket.
+        for await (const _ of stream) { /* empty */ }
         return null;
       } catch (error) {
         const failure = toClickHouseError(error, `inserting ${rows.length} rows into ${table}`);
@@ -256,6 +348,17 @@ export class ClickHouseSink {
   }
 }
 
+/** JSONEachRow text, ENCODE_CHUNK_ROWS rows per chunk, encoded only when the request asks for more. */
+function* jsonEachRowChunks(rows: readonly object[]): Generator<Buffer> {
+  for (let i = 0; i < rows.length; i += ENCODE_CHUNK_ROWS) {
+    let text = '';
+    for (const row of rows.slice(i, i + ENCODE_CHUNK_ROWS)) text += `${JSON.stringify(row)}\n`;
+    yield Buffer.from(text);
+  }
+}
+
+/** ~0.5 MB of run rows: few socket writes, and the server never waits long for the next one. */
+const ENCODE_CHUNK_ROWS = 256;
 const INSERT_PARALLELISM = 2;
 const MIN_ROWS_PER_PARALLEL_INSERT = 2_000;
 
@@ -264,6 +367,11 @@ export class SinkStoppedError extends Error {
   override readonly name = 'SinkStoppedError';
 }
 
+/** A batch cut after one that was not stored: it went back to be stored after it. */
+export class BatchGivenBackError extends Error {
+  override readonly name = 'BatchGivenBackError';
+}
+
 function emptyPending(): Pending {
-  return { runs: [], errors: [], offsets: new Map() };
+  return { runs: [], errors: [], offsets: new Map(), epoch: 0, storedAs: 0 };
 }

@@ -25,7 +25,12 @@ describe('the sink, storing a large batch', () => {
     let inFlight = 0;
     let mostInFlight = 0;
     const clickhouse = {
-      async insert({ table, values }: { table: string; values: RunRow[] }) {
+      // The sink streams JSONEachRow to `exec`: read it back as rows.
+      async exec({ query, values: body }: { query: string; values: AsyncIterable<Buffer> }) {
+        const table = /^INSERT INTO (\S+) \(/.exec(query)![1]!;
+        let text = '';
+        for await (const chunk of body) text += chunk.toString();
+        const values = text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as RunRow);
         inFlight++;
         mostInFlight = Math.max(mostInFlight, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -33,6 +38,7 @@ describe('the sink, storing a large batch', () => {
         if (table === 'db.runs' && values.some((row) => row.key === 'k4321')) throw new Error('Code: 27, e.displayText() = DB::Exception: Cannot parse input');
         log.push(`insert ${table} ${values.length}`);
         stored[table.split('.')[1]!]!.push(...values);
+        return { stream: [] };
       },
     } as unknown as ClickHouseClient;
     let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
