@@ -161,7 +161,9 @@ export class ClickHouseSink {
       let batch: Pending | null = null;
       try {
         batch = this.cut();
+        // Nothing to store: the next flush may cut at once, beside the insert still running.
         if (batch) await this.prepare(batch);
+        else openGate();
         // One failed flush must not fail every later one: the chain goes on after a rejection.
         await previous.catch(() => {});
       } catch (error) {

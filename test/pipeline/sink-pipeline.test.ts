@@ -1,0 +1,137 @@
+// The sink's two-stage flush with a scripted ClickHouse and consumer (no services): the
+// next batch's hook runs while the current batch is inserted, inserts and commits stay in
+// order, and a batch cut behind one that is not stored is never committed ahead of it.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
+import { RUN_EVENT_SCHEMA_ID, type RunEvent } from '../../ingest/event/run-event.ts';
+import { encodeEvent } from '../../ingest/event/wire.ts';
+import type { EachBatchPayload, SinkConsumer } from '../../ingest/kafka/index.ts';
+import { ClickHouseSink } from '../../ingest/sink/sink.ts';
+
+function event(i: number): RunEvent {
+  return {
+    schema: RUN_EVENT_SCHEMA_ID, run_date: '2026-11-21', key: `k${i}`, job: 'j', host: 'h', attempt: 1, status: 'succeeded',
+    started_at_ms: 1_763_715_600_000, finished_at_ms: 1_763_715_601_000, exit_code: 0, labels: {}, error_type: '', error_message: '',
+    metrics: [], metrics_truncated: false, files: [], source: 'watch', origin: 'test', written_at_ms: 1_763_715_601_000, published_at_ms: 1_763_715_602_000,
+  };
+}
+
+interface Script {
+  /** Called for every insert of run rows, with their keys; throw to fail it. */
+  onInsert: (keys: string[]) => Promise<void>;
+  hook?: (keys: string[], storedAs: number) => Promise<void>;
+}
+
+async function scriptedSink({ onInsert, hook }: Script) {
+  const log: string[] = [];
+  const clickhouse = {
+    async exec({ query, values: body }: { query: string; values: AsyncIterable<Buffer> }) {
+      let text = '';
+      for await (const chunk of body) text += chunk.toString();
+      const keys = text.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { key: string }).key);
+      if (query.includes('.runs ')) await onInsert(keys);
+      log.push(`insert ${keys.length}`);
+      return { stream: [] };
+    },
+  } as unknown as ClickHouseClient;
+  let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
+  const consumer: SinkConsumer = {
+    async connect() {}, async subscribe() {}, async stop() {}, async disconnect() {},
+    async run(config) { eachBatch = config.eachBatch; },
+    async commitOffsets(offsets) { log.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`); },
+  };
+  const sink = new ClickHouseSink({
+    consumer, clickhouse, database: 'db', topic: 't', flushMs: 60_000, maxBatch: 100_000, log: (line) => log.push(line),
+    beforeStoreRuns: async (rows, { storedAs }) => {
+      log.push(`hook ${rows.length} storedAs ${storedAs}`);
+      await hook?.(rows.map((row) => String(row.key)), storedAs);
+    },
+  });
+  await sink.start();
+  let next = 0;
+  const take = async (count: number) => {
+    const messages = Array.from({ length: count }, () => next++).map((i) => ({ offset: String(i), timestamp: '0', value: Buffer.from(encodeEvent(event(i)).value) }));
+    await eachBatch!({
+      batch: { topic: 't', partition: 0, messages },
+      resolveOffset: () => {}, heartbeat: async () => {}, isRunning: () => true, isStale: () => false,
+    } as unknown as EachBatchPayload);
+  };
+  return { sink, log, take };
+}
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => { open = resolve; });
+  return { opened, open };
+}
+
+describe('the sink, flushing batch after batch', () => {
+  it("prepares the next batch while the current one is inserted, and commits them in order", async () => {
+    const firstHooked = gate();
+    const firstInsert = gate();
+    const secondHooked = gate();
+    const { sink, log, take } = await scriptedSink({
+      onInsert: async (keys) => { if (keys.includes('k0')) await firstInsert.opened; },
+      hook: async (keys) => { if (keys.includes('k0')) firstHooked.open(); if (keys.includes('k10')) secondHooked.open(); },
+    });
+    await take(10);
+    const first = sink.flush();
+    await firstHooked.opened;
+    await take(5);
+    const second = sink.flush();
+    // The second batch's hook runs although the first batch's insert has not returned.
+    await secondHooked.opened;
+    expect(log).toEqual(['hook 10 storedAs 1', 'hook 5 storedAs 2']);
+    firstInsert.open();
+    await Promise.all([first, second]);
+    await sink.stop();
+    expect(log).toEqual(['hook 10 storedAs 1', 'hook 5 storedAs 2', 'insert 10', 'commit 0@10', 'insert 5', 'commit 0@15']);
+    expect(sink.stats.batches).toBe(2);
+  });
+
+  it('never commits a batch cut behind one that was not stored, and stores both later', async () => {
+    let refuseHook = true;
+    const firstHooked = gate();
+    const { sink, log, take } = await scriptedSink({
+      onInsert: async () => {},
+      // A final (not retriable) failure of the first batch's hook gives it back.
+      hook: async (keys) => {
+        if (keys.includes('k0') && refuseHook) {
+          refuseHook = false;
+          firstHooked.open();
+          throw new Error('Code: 62, e.displayText() = DB::Exception: Syntax error');
+        }
+      },
+    });
+    await take(10);
+    const first = sink.flush();
+    await firstHooked.opened;
+    await take(5);
+    const second = sink.flush();
+    await expect(first).rejects.toThrow(/Syntax error/);
+    await second;
+    await sink.stop();
+    const inserts = log.filter((line) => line.startsWith('insert') || line.startsWith('commit'));
+    expect(inserts).toEqual(['insert 15', 'commit 0@15']);
+    expect(sink.stats.runs).toBe(15);
+  });
+
+  it('gives back the prepared batch too when stopped while ClickHouse is unreachable, committing nothing', async () => {
+    const secondHooked = gate();
+    const { sink, log, take } = await scriptedSink({
+      onInsert: async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:18123'), { code: 'ECONNREFUSED' }); },
+      hook: async (keys) => { if (keys.includes('k10')) secondHooked.open(); },
+    });
+    await take(10);
+    const first = sink.flush().catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await take(5);
+    const second = sink.flush().catch((error: unknown) => error);
+    await secondHooked.opened;
+    await sink.stop();
+    expect(await first).toMatchObject({ name: 'SinkStoppedError' });
+    expect(await second).toMatchObject({ name: 'BatchGivenBackError' });
+    expect(log.filter((line) => line.startsWith('commit'))).toEqual([]);
+    expect(sink.stats.batches).toBe(0);
+  });
+});
