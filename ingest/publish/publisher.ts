@@ -116,12 +116,26 @@ class KafkaSpoolPublisher implements Publisher {
     await this.publishWithReceipt(events);
   }
 
+  async publishMessages(messages: readonly WireMessage[]): Promise<void> {
+    await this.publishMessagesWithReceipt(messages);
+  }
+
   publishWithReceipt(events: readonly TopicEvent[]): Promise<PublishReceipt> {
+    let messages: WireMessage[];
+    try {
+      messages = events.map((event) => encodeEvent(event));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.publishMessagesWithReceipt(messages);
+  }
+
+  private publishMessagesWithReceipt(encoded: readonly WireMessage[]): Promise<PublishReceipt> {
     // Checked before anything is accepted: a message Kafka would refuse forever must not
     // reach the spool, where it would block every event behind it.
     let messages: WireMessage[];
     try {
-      messages = events.map((event) => this.checkedMessage(encodeEvent(event)));
+      messages = encoded.map((message) => this.checkedMessage(message));
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -276,6 +290,17 @@ class KafkaSpoolPublisher implements Publisher {
  * broker refuses it, the caller retries, and by then the new partitions are known.
  */
 export function* sendChunks(messages: readonly WireMessage[], partitioner: () => ((key: string) => number) | null): Generator<WireMessage[]> {
+  // Everything under one partition's limit fits every partition's: no key is hashed (the
+  // partitioner's murmur2 runs on Long.js, ~7 µs a key, and kafkajs hashes each key again).
+  let all = 0;
+  for (const message of messages) {
+    all += Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
+    if (all > MAX_SEND_BYTES) break;
+  }
+  if (all <= MAX_SEND_BYTES) {
+    if (messages.length > 0) yield [...messages];
+    return;
+  }
   // Asked again after each chunk (the caller sends it before resuming): the first send
   // tells the producer the topic's partitions.
   let partitionOf = partitioner();

@@ -1,5 +1,5 @@
 // The one promise every producer of run events makes to its caller.
-import type { TopicEvent } from '../event/wire.ts';
+import type { TopicEvent, WireMessage } from '../event/wire.ts';
 
 export interface RunEventPublisher {
   /**
@@ -8,6 +8,11 @@ export interface RunEventPublisher {
    * (e.g. the spool's disk is full): then nothing was accepted and the caller must retry.
    */
   publish(events: readonly TopicEvent[]): Promise<void>;
+  /**
+   * As publish, for events already encoded by encodeEvent (the watcher encodes on its read
+   * workers, so the main thread does not stringify every event a second time).
+   */
+  publishMessages(messages: readonly WireMessage[]): Promise<void>;
   /** Flushes what is in flight and releases connections; the spool keeps the rest. */
   close(): Promise<void>;
 }

@@ -1,20 +1,21 @@
 // From "this run directory may have changed" to "its state is published and checkpointed":
-// compare with the checkpoint, read, build the event (or the ingest error), publish in
+// compare with the checkpoint, read and build the event (or the ingest error) through the
+// examiner (read-pool.ts: on worker threads, several directories at once), publish in
 // batches with bounded concurrency, and advance the checkpoint only once a batch's publish
-// resolved. A crash re-publishes at most what was in flight.
+// resolved. A crash re-publishes at most what was in flight; directories being read are
+// neither published nor checkpointed, so a crash only reads them again.
 //
 // Half-written files: an outcome that is not ok is read again after short delays; only when
 // the same file state keeps failing is it reported, once per state (the checkpoint records
 // `!<state>`), so a rescan does not report it again but a change to the file re-reads it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildRunEvent } from '../event/build-run-event.ts';
 import { INGEST_ERROR_SCHEMA_ID, type IngestErrorEvent } from '../event/ingest-error-event.ts';
 import { isRunKey } from '../event/quick-check.ts';
-import type { TopicEvent } from '../event/wire.ts';
+import { encodeEvent, type WireMessage } from '../event/wire.ts';
 import { EventTooLargeError } from '../publish/errors.ts';
 import type { RunEventPublisher } from '../publish/run-event-publisher.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
-import type { ReadOutcome } from './reader.ts';
+import type { Examined, ExamineJob } from './examine-run-dir.ts';
 
 export interface IngestorOptions {
   /** Events per publish call. */
@@ -23,6 +24,8 @@ export interface IngestorOptions {
   batchBytes: number;
   /** Publish calls awaiting their ack at once. */
   maxInFlight: number;
+  /** Run directories being read at once (queued for or on the read workers). */
+  maxReading: number;
   /** A partial batch waits at most this long for company. */
   lingerMs: number;
   /** Delays before reading a failing directory again; after the last one it is reported. */
@@ -33,6 +36,7 @@ export const defaultIngestorOptions: IngestorOptions = Object.freeze({
   batchSize: 1000,
   batchBytes: 4 * 1024 * 1024,
   maxInFlight: 4,
+  maxReading: 1024,
   lingerMs: 10,
   retryDelaysMs: Object.freeze([100, 400, 1500]),
 });
@@ -40,7 +44,8 @@ export const defaultIngestorOptions: IngestorOptions = Object.freeze({
 export interface IngestorDeps {
   publisher: RunEventPublisher;
   checkpoint: CheckpointStore;
-  readRunDir: (path: string) => ReadOutcome;
+  /** Reads and builds one run directory (examine-run-dir.ts), inline or on a worker. */
+  examine: (job: ExamineJob) => Examined | Promise<Examined>;
   now: () => number;
   log: (line: string) => void;
   /** Once aborted, a failing publish is no longer retried (its runs stay unrecorded). */
@@ -89,7 +94,8 @@ export interface RunIngestor {
 
 interface Item {
   candidate: RunCandidate;
-  event: TopicEvent;
+  message: WireMessage;
+  isError: boolean;
   state: string;
   bytes: number;
 }
@@ -105,8 +111,10 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
   const stats: IngestStats = { examined: 0, unchanged: 0, published: 0, errors: 0, retries: 0 };
   const { checkpoint, publisher, log } = deps;
 
-  /** Identities batched or in flight; a change meanwhile is re-read after the ack. */
+  /** Identities being read, batched or in flight; a change meanwhile is re-read after. */
   const busy = new Map<string, { again: RunCandidate | null }>();
+  /** Reads not yet turned into an item (or into nothing); bounded by maxReading. */
+  const reading = new Set<Promise<void>>();
   const retries = new Map<string, Retry>();
   let batch: Item[] = [];
   let batchBytes = 0;
@@ -134,51 +142,79 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
       retry.timer = null;
     }
 
-    let item: Item | null;
+    if (candidate.kind === 'link') {
+      const item = reportOnce(candidate, recorded, 'link', { kind: 'foreign', file: '', reason: 'the run directory is a symbolic link; links are not followed' });
+      if (item) await enqueue(id, item);
+      return;
+    }
+    if (!isRunKey(candidate.key)) {
+      const reason = `directory name "${candidate.key.slice(0, 200)}" is not a valid run key (1–200 characters of A-Z a-z 0-9 . _ : -)`;
+      const item = reportOnce(candidate, recorded, 'badkey', { kind: 'invalid', file: '', reason });
+      if (item) await enqueue(id, item);
+      return;
+    }
+
+    // Held busy while it is read: a change meanwhile is read again afterwards.
+    busy.set(id, { again: null });
+    while (reading.size >= options.maxReading) await Promise.race(reading);
+    deps.onRead?.(candidate);
+    let examined: Examined | Promise<Examined>;
     try {
-      item = examine(candidate, recorded);
+      examined = deps.examine({ date: candidate.date, key: candidate.key, path: candidate.path, recorded, publishedAtMs: deps.now() });
+    } catch (error) {
+      examined = Promise.reject(error as Error);
+    }
+    if (examined instanceof Promise) {
+      // On a worker: the scanner goes on while it reads (bounded by maxReading).
+      const done = finishRead(id, candidate, recorded, examined).finally(() => reading.delete(done));
+      reading.add(done);
+    } else {
+      await finishRead(id, candidate, recorded, examined); // read inline: no promise per run to track
+    }
+  }
+
+  async function finishRead(id: string, candidate: RunCandidate, recorded: string | undefined, examined: Examined | Promise<Examined>): Promise<void> {
+    let item: Item | null = null;
+    try {
+      item = afterRead(candidate, recorded, examined instanceof Promise ? await examined : examined);
     } catch (error) {
       // A bug in reading or building must not stop the tree: this run waits for the next scan.
       log(`watch: ${candidate.path}: ${(error as Error).stack ?? String(error)}`);
-      return;
     }
     if (item) await enqueue(id, item);
+    else release(id);
+  }
+
+  /** Done with a directory without publishing: a change seen meanwhile is offered again. */
+  function release(id: string): void {
+    const again = busy.get(id)?.again;
+    busy.delete(id);
+    if (again) {
+      stats.examined--;
+      void offer(again);
+    }
   }
 
   /** The item to publish, or null when there is nothing to publish (yet). */
-  function examine(candidate: RunCandidate, recorded: string | undefined): Item | null {
-    const { date, key, path } = candidate;
-    const id = `${date}/${key}`;
-    if (candidate.kind === 'link') {
-      return reportOnce(candidate, recorded, 'link', { kind: 'foreign', file: '', reason: 'the run directory is a symbolic link; links are not followed' });
-    }
-    if (!isRunKey(key)) {
-      const reason = `directory name "${key.slice(0, 200)}" is not a valid run key (1–200 characters of A-Z a-z 0-9 . _ : -)`;
-      return reportOnce(candidate, recorded, 'badkey', { kind: 'invalid', file: '', reason });
-    }
-    deps.onRead?.(candidate);
-    const read = deps.readRunDir(path);
-    if (read.ok && recorded === read.fingerprint) {
+  function afterRead(candidate: RunCandidate, recorded: string | undefined, examined: Examined): Item | null {
+    const id = `${candidate.date}/${candidate.key}`;
+    if (examined.kind === 'unchanged') {
       stats.unchanged++; // a live event for a state already published
       retries.delete(id);
       return null;
     }
-    const outcome = read.ok
-      ? buildRunEvent({ runDate: date, key, files: read.files, writtenAtMs: read.writtenAtMs, publishedAtMs: deps.now(), source: 'watch', origin: path })
-      : read;
-    deps.onExamined?.(candidate, outcome.ok ? (outcome.event.status === 'running' ? 'running' : 'final') : 'problem', read.ok ? read.writtenAtMs : null);
-    if (outcome.ok) {
+    deps.onExamined?.(candidate, examined.kind === 'event' ? (examined.status === 'running' ? 'running' : 'final') : 'problem', examined.writtenAtMs);
+    if (examined.kind === 'event') {
       retries.delete(id);
-      const bytes = outcome.event.files.reduce((sum, file) => sum + file.content.length, 0) + outcome.event.metrics.length * 64;
-      return { candidate, event: outcome.event, state: read.fingerprint, bytes };
+      return { candidate, message: examined.message, isError: false, state: examined.fingerprint, bytes: examined.message.value.length };
     }
-    if (recorded === `!${read.fingerprint}`) {
+    if (recorded === `!${examined.fingerprint}`) {
       retries.delete(id); // this very state was reported already
       return null;
     }
-    if (outcome.kind !== 'foreign') {
+    if (examined.problem !== 'foreign') {
       let retry = retries.get(id);
-      if (!retry || retry.state !== read.fingerprint) retries.set(id, (retry = { state: read.fingerprint, attempts: 0, timer: null }));
+      if (!retry || retry.state !== examined.fingerprint) retries.set(id, (retry = { state: examined.fingerprint, attempts: 0, timer: null }));
       const delay = options.retryDelaysMs[retry.attempts];
       if (delay !== undefined && !stopped) {
         retry.attempts++;
@@ -193,7 +229,7 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
       }
       retries.delete(id);
     }
-    return reportOnce(candidate, recorded, read.fingerprint, outcome);
+    return reportOnce(candidate, recorded, examined.fingerprint, { kind: examined.problem, file: examined.file, reason: examined.reason });
   }
 
   function reportOnce(
@@ -218,28 +254,46 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
       kind: problem.kind,
       reason: problem.reason.slice(0, 4096),
     };
-    return { candidate, event, state, bytes: 512 };
+    return { candidate, message: encodeEvent(event), isError: true, state, bytes: 512 };
   }
 
   // At most `maxInFlight` publish calls are outstanding; a full batch waits for room, and
-  // so does the scanner offering into it: memory holds at most maxInFlight + 1 batches.
+  // so do the reads finishing into it (and through them the scanner offering more):
+  // memory holds at most maxInFlight + 1 batches and maxReading directories being read.
   async function enqueue(id: string, item: Item): Promise<void> {
-    busy.set(id, { again: null });
+    if (!busy.has(id)) busy.set(id, { again: null });
+    // Reads finish concurrently: none joins a full batch, they wait for it to be sent.
+    while (batchIsFull()) await sendWhenRoom();
     batch.push(item);
     batchBytes += item.bytes;
-    if (batch.length >= options.batchSize || batchBytes >= options.batchBytes) {
-      await room();
-      sendBatch();
-    } else {
-      armLinger();
-    }
+    if (batchIsFull()) await sendWhenRoom();
+    else armLinger();
   }
 
+  function batchIsFull(): boolean {
+    return batch.length >= options.batchSize || batchBytes >= options.batchBytes;
+  }
+
+  /** One waiter sends the full batch once there is room; everyone else waits on it. */
+  let sending: Promise<void> | null = null;
+  function sendWhenRoom(): Promise<void> {
+    sending ??= (async () => {
+      await room();
+      sendBatch();
+    })().finally(() => {
+      sending = null;
+    });
+    return sending;
+  }
+
+  // A partial batch goes once nothing is in flight: while a publish awaits its ack the
+  // batch keeps filling (a backfill's reads finish one by one; sent every linger, they went
+  // as dozens of 30-event batches, each a produce round trip of its own).
   function armLinger(): void {
     linger ??= setTimeout(() => {
       linger = null;
-      if (inFlight.size < options.maxInFlight) sendBatch();
-      else if (batch.length > 0) armLinger(); // no room yet: keep filling, look again soon
+      if (inFlight.size === 0) sendBatch();
+      else if (batch.length > 0) armLinger(); // keep filling, look again soon
     }, options.lingerMs);
   }
 
@@ -263,12 +317,12 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
   async function publishUntilAccepted(items: Item[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await publisher.publish(items.map((item) => item.event));
+        await publisher.publishMessages(items.map((item) => item.message));
         break;
       } catch (error) {
         if (error instanceof EventTooLargeError) {
           // Retrying cannot shrink it: that run is reported instead, the rest go as they are.
-          const index = items.findIndex((item) => item.event.schema !== INGEST_ERROR_SCHEMA_ID && `${item.candidate.date}/${item.candidate.key}` === error.identity);
+          const index = items.findIndex((item) => !item.isError && `${item.candidate.date}/${item.candidate.key}` === error.identity);
           const item = items[index];
           if (item) {
             items[index] = reportOnce(item.candidate, undefined, item.state.replace(/^!/, ''), { kind: 'invalid', file: '', reason: error.message })!;
@@ -290,23 +344,16 @@ export function createRunIngestor(deps: IngestorDeps): RunIngestor {
     for (const item of items) {
       const { date, key } = item.candidate;
       checkpoint.record(date, key, item.state);
-      if (item.event.schema === INGEST_ERROR_SCHEMA_ID) stats.errors++;
+      if (item.isError) stats.errors++;
       else stats.published++;
     }
-    for (const item of items) {
-      const id = `${item.candidate.date}/${item.candidate.key}`;
-      const again = busy.get(id)?.again;
-      busy.delete(id);
-      if (again) {
-        stats.examined--;
-        void offer(again);
-      }
-    }
+    for (const item of items) release(`${item.candidate.date}/${item.candidate.key}`);
   }
 
   async function drain(): Promise<void> {
     for (;;) {
-      if (batch.length > 0) {
+      if (reading.size > 0) await Promise.allSettled([...reading]);
+      else if (batch.length > 0) {
         await room();
         sendBatch();
       }

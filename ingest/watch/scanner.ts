@@ -74,7 +74,10 @@ export async function* scanDay(root: string, date: string, options: ScanDayOptio
     throw error;
   }
   options.onListed?.(entries.length);
-  const chunkSize = options.chunkSize ?? 512;
+  // Small chunks (~2 ms of reading when read inline): every step of a Kafka send (a
+  // response, each gzip pass of the thread pool) waits for the loop to turn, and at 512 a
+  // send issued during a backfill took 300-400 ms instead of ~40.
+  const chunkSize = options.chunkSize ?? 16;
   let chunk: RunDirEntry[] = [];
   for (const entry of entries) {
     const path = join(dayPath, entry.name);

@@ -16,7 +16,8 @@ import type { RunEventPublisher } from '../publish/run-event-publisher.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { createLiveFollower, type LiveFollower } from './live-follower.ts';
 import type { ProgressReporter } from './progress.ts';
-import { readRunDir, defaultReadLimits, type ReadLimits } from './reader.ts';
+import { createReadPool } from './read-pool.ts';
+import { defaultReadLimits, type ReadLimits } from './reader.ts';
 import { createRunIngestor, type IngestorOptions, type IngestStats, type RunCandidate } from './run-ingestor.ts';
 import { currentDates, listDayFolders } from './run-tree.ts';
 import { newestMtimeOf, scanDay } from './scanner.ts';
@@ -36,6 +37,8 @@ export interface WatchOptions {
   /** Changes to one run directory within this long are read once. */
   debounceMs: number;
   readLimits: ReadLimits;
+  /** Worker threads that read and build run directories; 0 reads on the main thread. */
+  readWorkers: number;
   ingestor: Partial<IngestorOptions>;
 }
 
@@ -48,6 +51,7 @@ export const defaultWatchOptions: Omit<WatchOptions, 'root'> = Object.freeze({
   watchIdleMs: 10 * 60_000,
   debounceMs: 20,
   readLimits: defaultReadLimits,
+  readWorkers: 0,
   ingestor: {},
 });
 
@@ -81,10 +85,11 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
   const dayMtimes = new Map<string, number>();
   let follower: LiveFollower | null = null;
 
+  const readPool = createReadPool({ workers: options.readWorkers, limits: options.readLimits, log: deps.log });
   const ingestor = createRunIngestor({
     publisher: deps.publisher,
     checkpoint: deps.checkpoint,
-    readRunDir: (path) => readRunDir(path, options.readLimits),
+    examine: (job) => readPool.examine(job),
     now,
     log: deps.log,
     signal,
@@ -151,10 +156,14 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
   }
 
   if (options.once) {
-    const days = listDayFolders(root).map((day) => day.date);
-    await sweep(days, () => new Set(), true);
-    await ingestor.drain();
-    await deps.checkpoint.flush();
+    try {
+      const days = listDayFolders(root).map((day) => day.date);
+      await sweep(days, () => new Set(), true);
+      await ingestor.drain();
+      await deps.checkpoint.flush();
+    } finally {
+      await readPool.close();
+    }
     deps.progress?.finish();
     return summarize();
   }
@@ -220,6 +229,7 @@ export async function runWatch(deps: WatchDeps): Promise<WatchSummary> {
     for (const timer of pendingReads.values()) clearTimeout(timer);
     ingestor.stop();
     await ingestor.drain();
+    await readPool.close();
     await deps.checkpoint.flush();
   }
   return summarize();

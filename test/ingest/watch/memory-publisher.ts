@@ -1,6 +1,6 @@
 // A RunEventPublisher that keeps what it was given: for unit tests of the watcher's logic.
 // Everything that is about Kafka itself runs against the real broker (kafka-topic.ts).
-import type { TopicEvent } from '../../../ingest/event/wire.ts';
+import { decodeEvent, type TopicEvent } from '../../../ingest/event/wire.ts';
 import type { RunEventPublisher } from '../../../ingest/publish/run-event-publisher.ts';
 
 export interface MemoryPublisher extends RunEventPublisher {
@@ -24,6 +24,14 @@ export function createMemoryPublisher(): MemoryPublisher {
         throw new Error('simulated: neither Kafka nor the spool accepted the batch');
       }
       events.push(...batch);
+    },
+    async publishMessages(messages) {
+      const decoded = messages.map((message) => {
+        const outcome = decodeEvent(message.value);
+        if (!outcome.ok) throw new Error(`memory publisher: undecodable message: ${outcome.reason}`);
+        return outcome.event;
+      });
+      await this.publish(decoded);
     },
     async close() {},
   };
