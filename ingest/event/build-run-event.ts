@@ -188,10 +188,18 @@ function errorOf(result: unknown): { error_type: string; error_message: string }
 }
 
 function capFiles(files: readonly RawRunFile[], limits: EventLimits, texts: ReadonlyMap<string, string>): RunFile[] {
+  const sorted = [...files].sort((a, b) => resultFirst(a.name, b.name));
+  // Escaped, a byte costs at most 6 (\u00XX): files that fit even at that size fit whole,
+  // as the exact count below would find, without a JSON.stringify of each to measure it.
+  let worstCase = 0;
+  for (const file of sorted) worstCase += 6 * file.bytes.length + 2;
+  if (worstCase <= limits.maxTotalFileBytes && sorted.every((file) => file.bytes.length <= limits.maxFileBytes)) {
+    return sorted.map((file) => ({ name: file.name, content: texts.get(file.name) ?? lenient.decode(file.bytes), size: file.bytes.length, truncated: false }));
+  }
   // The budget counts bytes as they will travel: inside a JSON string, so quotes, backslashes
   // and control characters cost their escapes (up to 6 bytes each).
   let budget = limits.maxTotalFileBytes;
-  return [...files].sort((a, b) => resultFirst(a.name, b.name)).map((file) => {
+  return sorted.map((file) => {
     let kept = cutAtCharBoundary(file.bytes, Math.max(0, Math.min(limits.maxFileBytes, budget)));
     // Uncut, the text is what parseJson decoded (valid UTF-8, BOM dropped, as here).
     let content = kept === file.bytes ? (texts.get(file.name) ?? lenient.decode(kept)) : lenient.decode(kept);

@@ -34,7 +34,7 @@ export interface IngestorOptions {
 
 export const defaultIngestorOptions: IngestorOptions = Object.freeze({
   batchSize: 1000,
-  batchBytes: 4 * 1024 * 1024,
+  batchBytes: 850_000,
   maxInFlight: 4,
   maxReading: 1024,
   lingerMs: 10,
