@@ -148,13 +148,18 @@ export function dimensionOf(filters: Filters, settings: RollupSettings): Dimensi
   return chosen[0] ?? { dimension: 'all', value: '' };
 }
 
-/** A rollup table family: its table per tier (names from this fixed list only; metrics have no month tier). */
+/** A rollup table family: its table per tier (names from this fixed list only; metrics have no month tier, durations only a day tier). */
 export interface RollupFamily {
   tables: { [tier in RollupTier]?: SqlFragment };
 }
 
 export const runsRollup: RollupFamily = {
   tables: { minute: sql`rollup_runs_minute`, hour: sql`rollup_runs_hour`, day: sql`rollup_runs_day`, month: sql`rollup_runs_month` },
+};
+
+/** The day tier's durations summed over statuses (migration 0008): duration series by whole days without a status filter. */
+export const durationsRollup: RollupFamily = {
+  tables: { day: sql`rollup_durations_day` },
 };
 
 export const metricsRollup: RollupFamily = {

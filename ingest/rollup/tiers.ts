@@ -7,6 +7,7 @@ export type Tier = (typeof TIERS)[number];
 export const ROLLUP_TABLES = [
   'rollup_runs_minute', 'rollup_runs_hour', 'rollup_runs_day', 'rollup_runs_month',
   'rollup_metrics_minute', 'rollup_metrics_hour', 'rollup_metrics_day',
+  'rollup_durations_day',
 ] as const;
 export type RollupTable = (typeof ROLLUP_TABLES)[number];
 
@@ -21,6 +22,7 @@ export const RETAINED_TABLES = [
   { table: 'rollup_metrics_day', days: 'day' },
   // Summed from the day tier: kept as long as it, its run_date months being the same.
   { table: 'rollup_runs_month', days: 'day' },
+  { table: 'rollup_durations_day', days: 'day' },
 ] as const satisfies ReadonlyArray<{ table: string; days: keyof RetentionDays }>;
 
 /**

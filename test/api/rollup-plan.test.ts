@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { coarsestTierForStep, dimensionOf, minutesKept, planSegments, toRollupWindow, type RollupSettings } from '../../api/queries/rollup-plan.ts';
 import { pickStep } from '../../api/queries/timeseries.ts';
+import { rollupQuery } from '../../api/queries/timeseries-rollup-source.ts';
 
 const at = (text: string) => Date.parse(text);
 const SETTINGS: RollupSettings = { labelKeys: ['region'], minuteRetentionDays: 35, dayTier: true };
@@ -110,5 +111,29 @@ describe('auto step', () => {
       expect(coarsestTierForStep(stepFor(days), SETTINGS)).toBe('day');
     }
     expect(stepFor(5 * 365)).toBe(604_800);
+  });
+});
+
+describe('the duration series source table', () => {
+  const rollups = { settings: SETTINGS, watermarkMs: async () => null };
+  const year = { fromMs: at('2025-11-22T00:00:00Z'), toMs: at('2026-11-21T00:00:00Z') };
+  const durationQuery = (stepSeconds: number, filters: Record<string, string>) =>
+    rollupQuery({ metric: 'duration', range: year, stepSeconds, filters, leaf: null }, rollups, at('2026-11-21T12:00:00Z'))!.text;
+
+  it('reads whole days without a status filter from rollup_durations_day (states summed over statuses)', () => {
+    const text = durationQuery(86_400, {});
+    expect(text).toContain('FROM rollup_durations_day');
+    expect(text).not.toContain('rollup_runs_day');
+    const byJob = durationQuery(86_400, { job: 'alpha' });
+    expect(byJob).toContain('FROM rollup_durations_day');
+    expect(byJob).toContain("dimension = 'job' AND value = 'alpha'");
+  });
+
+  it('reads the day tier with a status filter, and hours from the hour tier', () => {
+    const withStatus = durationQuery(86_400, { status: 'failed' });
+    expect(withStatus).toContain('FROM rollup_runs_day');
+    expect(withStatus).toContain("status = 'failed'");
+    expect(withStatus).not.toContain('rollup_durations_day');
+    expect(durationQuery(3600, {})).not.toContain('rollup_durations_day');
   });
 });

@@ -32,8 +32,9 @@ describe('the cluster renderer', () => {
   });
 
   it('shards every rollup tier by its recompute unit (run_date, hour)', () => {
-    const rollups = renderAll().filter((s) => /^CREATE TABLE IF NOT EXISTS rl\.rollup_(runs|metrics)_\w+ ON/.test(s) && !s.includes('_local '));
-    expect(rollups).toHaveLength(25); // 0003's tables, 0005's re-sorted, 0006's re-grained and 0007's re-partitioned copies, 0007's month tier
+    const rollups = renderAll().filter((s) => /^CREATE TABLE IF NOT EXISTS rl\.rollup_(runs|metrics|durations)_\w+ ON/.test(s) && !s.includes('_local '));
+    // 0003's tables, 0005's re-sorted, 0006's re-grained and 0007's re-partitioned copies, 0007's month tier, 0008's day durations
+    expect(rollups).toHaveLength(26);
     for (const statement of rollups) expect(statement).toContain('cityHash64(run_date, toStartOfHour(bucket)))');
   });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../ingest/event/wire.ts';
 import type { TestPipeline } from '../support/pipeline.ts';
 import { pollUntil } from '../support/poll.ts';
-import { compareAllTiers, completeUntil, serverNow, worstQuantileError } from './rollup-truth.ts';
+import { compareAllTiers, completeUntil, serverNow, worstDurationsQuantileError, worstQuantileError } from './rollup-truth.ts';
 import { runEvent, utcMs, type RunVersion } from './run-events.ts';
 import { plainProducer, type PlainProducer } from '../support/plain-producer.ts';
 import { createRollupTestPipeline, rollupLabelKeys } from './rollup-pipeline.ts';
@@ -157,6 +157,7 @@ describe('rollups under random histories', () => {
     );
     // Quantiles come from merged TDigest states: close to, not identical with, one digest over the raw durations.
     for (const tier of ['minute', 'hour', 'day', 'month'] as const) expect(await worstQuantileError(pipeline, tier)).toBeLessThan(0.05);
+    expect(await worstDurationsQuantileError(pipeline)).toBeLessThan(0.05);
     // The histories did make groups vanish (zero rows written), or the test proved less than it claims.
     const [{ zeros }] = await pipeline.query<{ zeros: number }>(`SELECT count() AS zeros FROM ${pipeline.config.clickhouse.database}.rollup_runs_hour FINAL WHERE runs = 0`) as [{ zeros: number }];
     expect(zeros).toBeGreaterThan(0);

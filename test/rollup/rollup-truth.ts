@@ -85,6 +85,28 @@ export function expectedMetrics(runs: readonly DedupRun[], tier: TierName): Map<
   return cells;
 }
 
+export interface DurationsCell { duration_count: number }
+
+/** rollup_durations_day: the day tier's cells summed over statuses, those with a finished run. */
+export function expectedDurations(runs: readonly DedupRun[], labelKeys: readonly string[]): Map<string, DurationsCell> {
+  const cells = new Map<string, DurationsCell>();
+  for (const [id, cell] of expectedRuns(runs, 'day', labelKeys)) {
+    if (cell.duration_count === 0) continue;
+    const withoutStatus = id.slice(0, id.lastIndexOf('|'));
+    const sum = cells.get(withoutStatus) ?? { duration_count: 0 };
+    sum.duration_count += cell.duration_count;
+    cells.set(withoutStatus, sum);
+  }
+  return cells;
+}
+
+export async function storedDurations(pipeline: TestPipeline): Promise<Map<string, DurationsCell>> {
+  const rows = await pipeline.query<DurationsCell & { id: string }>(`SELECT concat(toString(run_date), '|', toString(toUInt32(bucket)), '|', dimension, '|', value) AS id,
+      duration_count
+    FROM ${pipeline.config.clickhouse.database}.rollup_durations_day FINAL WHERE duration_count > 0`);
+  return new Map(rows.map(({ id, ...cell }) => [id, cell]));
+}
+
 export async function storedRuns(pipeline: TestPipeline, tier: RunsTierName): Promise<Map<string, RunsCell>> {
   const rows = await pipeline.query<RunsCell & { id: string }>(`SELECT concat(toString(run_date), '|', toString(toUInt32(bucket)), '|', dimension, '|', value, '|', status) AS id,
       runs, duration_count, duration_sum, duration_min, duration_max
@@ -141,6 +163,7 @@ export async function compareAllTiers(pipeline: TestPipeline, labelKeys: readonl
     lines.push(...diffCells(`metrics/${tier}`, expectedMetrics(runs, tier), await storedMetrics(pipeline, tier), sumTolerance));
   }
   lines.push(...diffCells('runs/month', expectedRuns(runs, 'month', labelKeys), await storedRuns(pipeline, 'month'), sumTolerance));
+  lines.push(...diffCells('durations/day', expectedDurations(runs, labelKeys), await storedDurations(pipeline)));
   return lines;
 }
 
@@ -180,4 +203,32 @@ export async function serverNow(pipeline: TestPipeline): Promise<number> {
 export async function completeUntil(pipeline: TestPipeline): Promise<number> {
   const [row] = await pipeline.query<{ s: number }>(`SELECT toUInt32(complete_until) AS s FROM ${pipeline.config.clickhouse.database}.rollup_status`);
   return Number(row?.s ?? 0);
+}
+
+/**
+ * As worstQuantileError, for rollup_durations_day: quantiles of the 'all' dimension per day
+ * (its states merged over run_dates, as the API does) against quantilesTDigest over every
+ * finished run that started that day, whatever its status.
+ */
+export async function worstDurationsQuantileError(pipeline: TestPipeline): Promise<number> {
+  const db = pipeline.config.clickhouse.database;
+  const rows = await pipeline.query<{ rolled: number[]; brute: number[]; lo: number; hi: number }>(`
+    SELECT rolled, brute, lo, hi FROM
+    (
+      SELECT bucket AS b, quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_digest) AS rolled
+      FROM ${db}.rollup_durations_day FINAL WHERE dimension = 'all' AND duration_count > 0 GROUP BY b
+    ) ANY INNER JOIN
+    (
+      SELECT toStartOfDay(started_at) AS b, quantilesTDigest(0.5, 0.95, 0.99)(duration_ms) AS brute, min(duration_ms) AS lo, max(duration_ms) AS hi
+      FROM (SELECT started_at, duration_ms FROM ${db}.runs FINAL) WHERE isNotNull(duration_ms) GROUP BY b
+    ) USING (b)`);
+  if (rows.length === 0) throw new Error('no day with finished runs in rollup_durations_day');
+  let worst = 0;
+  for (const row of rows) {
+    const range = Math.max(1, Number(row.hi) - Number(row.lo));
+    row.rolled.forEach((value, index) => {
+      worst = Math.max(worst, Math.abs(Number(value) - Number(row.brute[index])) / range);
+    });
+  }
+  return worst;
 }
