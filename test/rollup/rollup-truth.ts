@@ -175,7 +175,7 @@ export async function compareAllTiers(pipeline: TestPipeline, labelKeys: readonl
 export async function worstQuantileError(pipeline: TestPipeline, tier: RunsTierName): Promise<number> {
   const db = pipeline.config.clickhouse.database;
   const bucket = { minute: 'toStartOfMinute(started_at)', hour: 'toStartOfHour(started_at)', day: 'toStartOfDay(started_at)', month: 'toDateTime(toStartOfMonth(started_at))' }[tier];
-  const rows = await pipeline.query<{ rolled: number[]; brute: number[]; lo: number; hi: number }>(`
+  const rows = await pipeline.query<QuantileComparison>(`
     SELECT rolled, brute, lo, hi FROM
     (
       SELECT bucket AS b, status AS s, duration_quantiles_ms AS rolled FROM ${db}.runs_by_${tier} WHERE dimension = 'all' AND finished > 0
@@ -184,14 +184,7 @@ export async function worstQuantileError(pipeline: TestPipeline, tier: RunsTierN
       SELECT ${bucket} AS b, status AS s, quantilesTDigest(0.5, 0.95, 0.99)(duration_ms) AS brute, min(duration_ms) AS lo, max(duration_ms) AS hi
       FROM (SELECT started_at, status, duration_ms FROM ${db}.runs FINAL) WHERE isNotNull(duration_ms) GROUP BY b, s
     ) USING (b, s)`);
-  let worst = 0;
-  for (const row of rows) {
-    const range = Math.max(1, Number(row.hi) - Number(row.lo));
-    row.rolled.forEach((value, index) => {
-      worst = Math.max(worst, Math.abs(Number(value) - Number(row.brute[index])) / range);
-    });
-  }
-  return worst;
+  return worstRelativeError(rows);
 }
 
 /** The server clock, Unix seconds. */
@@ -212,7 +205,7 @@ export async function completeUntil(pipeline: TestPipeline): Promise<number> {
  */
 export async function worstDurationsQuantileError(pipeline: TestPipeline): Promise<number> {
   const db = pipeline.config.clickhouse.database;
-  const rows = await pipeline.query<{ rolled: number[]; brute: number[]; lo: number; hi: number }>(`
+  const rows = await pipeline.query<QuantileComparison>(`
     SELECT rolled, brute, lo, hi FROM
     (
       SELECT bucket AS b, quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_digest) AS rolled
@@ -223,6 +216,13 @@ export async function worstDurationsQuantileError(pipeline: TestPipeline): Promi
       FROM (SELECT started_at, duration_ms FROM ${db}.runs FINAL) WHERE isNotNull(duration_ms) GROUP BY b
     ) USING (b)`);
   if (rows.length === 0) throw new Error('no day with finished runs in rollup_durations_day');
+  return worstRelativeError(rows);
+}
+
+interface QuantileComparison { rolled: number[]; brute: number[]; lo: number; hi: number }
+
+/** The largest |rolled − brute| over every quantile of every row, as a fraction of the row's duration range. */
+function worstRelativeError(rows: readonly QuantileComparison[]): number {
   let worst = 0;
   for (const row of rows) {
     const range = Math.max(1, Number(row.hi) - Number(row.lo));
