@@ -20,7 +20,7 @@ import { fmt, show, stat, type Stat } from './stats.ts';
 
 const SCALES = {
   small: { days: 365, perDay: 300, treeRuns: 3000, ingest: 20_000, backfillRuns: 3000, fresh: { rate: 100, seconds: 6 }, requests: 10, rawRequests: 10, rawTimeoutMs: 60_000, loadSeconds: 2, idleSeconds: 2, sse: { levels: [1000], seconds: 5, rate: 200 }, watcherDays: [1, 7], watcherPerDay: 1000 },
-  full: { days: 365, perDay: 500_000, treeRuns: 500_000, ingest: 200_000, backfillRuns: 100_000, fresh: { rate: 200, seconds: 20 }, requests: 20, rawRequests: 0, rawTimeoutMs: 900_000, loadSeconds: 10, idleSeconds: 5, sse: { levels: [10_000], seconds: 20, rate: 500 }, watcherDays: [1, 7], watcherPerDay: 20_000 },
+  full: { days: 365, perDay: 500_000, treeRuns: 500_000, ingest: 200_000, backfillRuns: 100_000, fresh: { rate: 200, seconds: 20 }, requests: 20, rawRequests: 0, rawTimeoutMs: 600_000, loadSeconds: 10, idleSeconds: 5, sse: { levels: [10_000], seconds: 20, rate: 500 }, watcherDays: [1, 7], watcherPerDay: 20_000 },
 } as const;
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: 'small' }, days: { type: 'string' }, 'per-day': { type: 'string' }, repeat: { type: 'string', default: '3' }, only: { type: 'string' } } });
