@@ -37,7 +37,11 @@ export interface WatchOptions {
   /** Changes to one run directory within this long are read once. */
   debounceMs: number;
   readLimits: ReadLimits;
-  /** Worker threads that read and build run directories; 0 reads on the main thread. */
+  /**
+   * Worker threads that read and build run directories; 0 reads on the main thread. One:
+   * the main thread keeps kafkajs (encoding, hashing, gzip callbacks) and the worker reads;
+   * a second worker gained nothing on 2 cores (and once ran far slower).
+   */
   readWorkers: number;
   ingestor: Partial<IngestorOptions>;
 }
@@ -51,7 +55,7 @@ export const defaultWatchOptions: Omit<WatchOptions, 'root'> = Object.freeze({
   watchIdleMs: 10 * 60_000,
   debounceMs: 20,
   readLimits: defaultReadLimits,
-  readWorkers: 0,
+  readWorkers: 1,
   ingestor: {},
 });
 
