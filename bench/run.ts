@@ -62,7 +62,7 @@ try {
       results['backfill'] = await backfill(backfillRoot, scale.backfillRuns, reps, log);
     }
     const ratios = {
-      ...(results['ingest'] ? { ingest: (results['ingest'] as { e2e: Stat; direct: Stat }).e2e.median / (results['ingest'] as { direct: Stat }).direct.median } : {}),
+      ...(results['ingest'] ? { ingest: (results['ingest'] as { ratio: Stat }).ratio.median } : {}),
       ...(results['backfill'] ? { backfill: (results['backfill'] as { watch: Stat; findCat: Stat }).watch.median / (results['backfill'] as { findCat: Stat }).findCat.median } : {}),
     };
     process.stdout.write(`${JSON.stringify({ scale: values.scale, environment: { ...environment, loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100) }, results, ratios }, null, 2)}\n`);
@@ -165,8 +165,9 @@ function markdown(r: typeof report): string {
   row('figure', 'runlens', 'baseline (same run)', 'ratio / target', 'met?');
   row('---', '---', '---', '---', '---');
   const ing = res.ingest;
-  const ingRatio = ratio(ing.e2e.median, ing.direct.median);
-  row(`end-to-end ingest, events/s (${fmt(ing.events)} events of ${fmt(ing.eventBytes)} B: publish → Kafka → sink → runs)`, s(ing.e2e), `${s(ing.direct)} (same rows, @clickhouse/client, 100k batches)`, `${fmt(ingRatio, 2)} (target ≥ 0.3)`, ingRatio >= 0.3 ? 'yes' : 'no');
+  // Each repetition pairs an e2e run with a direct insert right after it: the ratio is the median of the pairs' ratios.
+  const ingRatio = ing.ratio ? ing.ratio.median : ratio(ing.e2e.median, ing.direct.median);
+  row(`end-to-end ingest, events/s (${fmt(ing.events)} events of ${fmt(ing.eventBytes)} B: publish → Kafka → \`runlens sink\` process → runs)`, s(ing.e2e), `${s(ing.direct)} (same rows, @clickhouse/client, 100k batches)`, `${ing.ratio ? s(ing.ratio, 2) : fmt(ingRatio, 2)} (target ≥ 0.3)`, ingRatio >= 0.3 ? 'yes' : 'no');
   const bf = res.backfill;
   const bfRatio = ratio(bf.watch.median, bf.findCat.median);
   row(`backfill of a ${fmt(bf.runs)}-run tree, runs/s`, `${s(bf.watch)} (watch --once, to Kafka acks)`, `${s(bf.findCat)} (find + cat)`, `${fmt(bfRatio, 2)} (target ≥ 0.5)`, bfRatio >= 0.5 ? 'yes' : 'no');

@@ -1,5 +1,5 @@
-// Ingest figures: end-to-end events/s (publish → Kafka → sink → `runs`) against inserting
-// the same rows straight into `runs` in 100k-row batches; backfill runs/s of `watch
+// Ingest figures: end-to-end events/s (publish → Kafka → `runlens sink` → `runs`) against
+// inserting the same rows straight into `runs` in 100k-row batches; backfill runs/s of `watch
 // --once` against `find` + `cat` of the same tree; freshness (ingest/bench/pipeline-bench.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { openCheckpointStore } from '../../ingest/watch/checkpoint-store.ts';
 import { runWatch } from '../../ingest/watch/watch-loop.ts';
 import { createTestPipeline } from '../../test/support/pipeline.ts';
 import { repeat, stat, type Stat } from '../stats.ts';
+import { startRunlens, stopRunlens, waitForOutput } from './runlens-process.ts';
 
 /** Events like a real run directory: run.json and a ~1 KB result.json with leaves. */
 function events(count: number, runDate: string, tag: string): RunEvent[] {
@@ -29,55 +30,79 @@ function events(count: number, runDate: string, tag: string): RunEvent[] {
   }, Date.now()));
 }
 
-export interface IngestFigure { e2e: Stat; direct: Stat; events: number; eventBytes: number }
+export interface IngestFigure { e2e: Stat; direct: Stat; ratio: Stat; events: number; eventBytes: number }
 
+/**
+ * Per repetition, one e2e run and then one direct insert, so each ratio compares runs made
+ * moments apart on this shared box. The sink is `runlens sink` in its own process with its
+ * production defaults, as deployed: the publisher (this process, as a script or the watcher
+ * would publish) and the sink do not share a Node thread.
+ */
 export async function endToEndIngest(count: number, repetitions: number, log: (line: string) => void): Promise<IngestFigure> {
   const runDate = new Date().toISOString().slice(0, 10);
   const sample = events(1, runDate, 'x')[0]!;
-  const e2e = await repeat(repetitions, async (run) => {
-    const pipeline = await createTestPipeline(`bench_e2e${run}`, { RUNLENS_ROLLUP_MAINTAIN: '1' });
-    const spool = mkdtempSync(join(tmpdir(), 'bench-spool-'));
-    try {
-      await pipeline.startSink();
-      const batch = events(count, runDate, `e${run}`);
-      const publisher = await createPublisher(pipeline.config, { spoolDir: spool, log: () => {} });
-      const db = pipeline.config.clickhouse.database;
-      const started = performance.now();
-      for (let i = 0; i < batch.length; i += 2000) await publisher.publish(batch.slice(i, i + 2000));
-      for (;;) {
-        const [row] = await pipeline.query<{ n: number }>(`SELECT count() AS n FROM ${db}.runs`);
-        if ((row?.n ?? 0) >= count) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const rate = count / ((performance.now() - started) / 1000);
-      await publisher.close();
-      log(`ingest e2e ${run + 1}/${repetitions}: ${Math.round(rate)} events/s`);
-      return rate;
-    } finally {
-      await pipeline.close();
-      rmSync(spool, { recursive: true, force: true });
-    }
+  const pairs = await repeat(repetitions, async (run) => {
+    const e2e = await endToEndRun(count, runDate, run);
+    const direct = await directInsertRun(count, runDate, run);
+    log(`ingest ${run + 1}/${repetitions}: e2e ${Math.round(e2e)} events/s, direct insert ${Math.round(direct)} rows/s (ratio ${(e2e / direct).toFixed(2)})`);
+    return { e2e, direct };
   });
-  const direct = await repeat(repetitions, async (run) => {
-    const pipeline = await createTestPipeline(`bench_direct${run}`);
-    try {
-      const rows = events(count, runDate, `d${run}`).map((event, offset) => {
-        const routed = routeMessage(Buffer.from(encodeEvent(event).value), { topic: 'bench', partition: 0, offset: String(offset), timestampMs: Date.now() }, Date.now());
-        if (routed.table !== 'runs') throw new Error('bench event did not route to runs');
-        return routed.row;
-      });
-      const started = performance.now();
-      for (let i = 0; i < rows.length; i += 100_000) {
-        await pipeline.admin.insert({ table: `${pipeline.config.clickhouse.database}.runs`, values: rows.slice(i, i + 100_000), format: 'JSONEachRow', columns: [...RUN_COLUMNS] });
-      }
-      const rate = count / ((performance.now() - started) / 1000);
-      log(`direct insert ${run + 1}/${repetitions}: ${Math.round(rate)} rows/s`);
-      return rate;
-    } finally {
-      await pipeline.close();
-    }
+  return {
+    e2e: stat(pairs.map((pair) => pair.e2e)),
+    direct: stat(pairs.map((pair) => pair.direct)),
+    ratio: stat(pairs.map((pair) => pair.e2e / pair.direct)),
+    events: count,
+    eventBytes: encodeEvent(sample).value.length,
+  };
+}
+
+/** Publish → Kafka → `runlens sink` → `runs`: from the first publish until every row is visible. */
+async function endToEndRun(count: number, runDate: string, run: number): Promise<number> {
+  const pipeline = await createTestPipeline(`bench_e2e${run}`);
+  const spool = mkdtempSync(join(tmpdir(), 'bench-spool-'));
+  const { kafka, clickhouse } = pipeline.config;
+  const sink = startRunlens(['sink'], {
+    RUNLENS_CLICKHOUSE_DATABASE: clickhouse.database, RUNLENS_KAFKA_TOPIC: kafka.topic, RUNLENS_KAFKA_SINK_GROUP: kafka.sinkGroup, RUNLENS_ROLLUP_MAINTAIN: '1',
   });
-  return { e2e: stat(e2e), direct: stat(direct), events: count, eventBytes: encodeEvent(sample).value.length };
+  try {
+    await waitForOutput(sink, /sink: joined group/, 60_000);
+    const batch = events(count, runDate, `e${run}`);
+    const publisher = await createPublisher(pipeline.config, { spoolDir: spool, log: () => {} });
+    const started = performance.now();
+    for (let i = 0; i < batch.length; i += 2000) await publisher.publish(batch.slice(i, i + 2000));
+    for (;;) {
+      const [row] = await pipeline.query<{ n: number }>(`SELECT count() AS n FROM ${clickhouse.database}.runs`);
+      if ((row?.n ?? 0) >= count) break;
+      if (sink.child.exitCode !== null) throw new Error(`runlens sink exited: ${sink.output().slice(-500)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const rate = count / ((performance.now() - started) / 1000);
+    await publisher.close();
+    return rate;
+  } finally {
+    await stopRunlens(sink.child);
+    await pipeline.close();
+    rmSync(spool, { recursive: true, force: true });
+  }
+}
+
+/** The baseline: the same rows inserted straight into `runs` with @clickhouse/client in 100k-row batches. */
+async function directInsertRun(count: number, runDate: string, run: number): Promise<number> {
+  const pipeline = await createTestPipeline(`bench_direct${run}`);
+  try {
+    const rows = events(count, runDate, `d${run}`).map((event, offset) => {
+      const routed = routeMessage(Buffer.from(encodeEvent(event).value), { topic: 'bench', partition: 0, offset: String(offset), timestampMs: Date.now() }, Date.now());
+      if (routed.table !== 'runs') throw new Error('bench event did not route to runs');
+      return routed.row;
+    });
+    const started = performance.now();
+    for (let i = 0; i < rows.length; i += 100_000) {
+      await pipeline.admin.insert({ table: `${pipeline.config.clickhouse.database}.runs`, values: rows.slice(i, i + 100_000), format: 'JSONEachRow', columns: [...RUN_COLUMNS] });
+    }
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    await pipeline.close();
+  }
 }
 
 export interface BackfillFigure { watch: Stat; findCat: Stat; runs: number }

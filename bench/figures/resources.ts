@@ -1,8 +1,8 @@
 // Memory and disk: RSS of the API and the watcher as separate processes (`runlens api`,
 // `runlens watch`), idle and under load, over histories of different length; bytes on
 // disk per run in ClickHouse (system.parts) and in the run tree (du).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -11,16 +11,7 @@ import { ensureTopic } from '../../stack/stack.ts';
 import { localDefaults, localKafkaBrokers } from '../../stack/local-defaults.ts';
 import { repeat, stat, type Stat } from '../stats.ts';
 import { overviewPaths } from './api-server.ts';
-
-const RUNLENS = new URL('../../stack/runlens.mjs', import.meta.url).pathname;
-
-function rssMb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
+import { rssMb, startRunlens, stopRunlens } from './runlens-process.ts';
 
 /** Samples a process's RSS every 100 ms while `during` runs; the peak. */
 async function peakDuring(pid: number, work: PromiseLike<unknown>): Promise<number> {
@@ -37,28 +28,12 @@ async function peakDuring(pid: number, work: PromiseLike<unknown>): Promise<numb
   return peak;
 }
 
-function start(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(process.execPath, [RUNLENS, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  return { child, output: () => output };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
 export interface ApiRss { database: string; days: number; idle: Stat; load: Stat }
 
 /** `runlens api` over the database: RSS `idleSeconds` after it listens, then the peak under 64 connections on the year overview. */
 export async function apiRss(database: string, days: number, seconds: number, idleSeconds: number, repetitions: number): Promise<ApiRss> {
   const samples = await repeat(repetitions, async () => {
-    const { child, output } = start(['api'], {
+    const { child, output } = startRunlens(['api'], {
       RUNLENS_API_PORT: '0', RUNLENS_API_AUTH: 'off', RUNLENS_CLICKHOUSE_DATABASE: database,
       RUNLENS_CLICKHOUSE_API_USER: localDefaults.users.admin.name, RUNLENS_CLICKHOUSE_API_PASSWORD: localDefaults.users.admin.password,
       RUNLENS_ALERTING: '0', RUNLENS_DASHBOARD_DIR: '', RUNLENS_API_QUERY_TIMEOUT_MS: '60000',
@@ -78,7 +53,7 @@ export async function apiRss(database: string, days: number, seconds: number, id
       const load = await peakDuring(child.pid!, autocannon({ url, connections: 64, duration: seconds }));
       return { idle, load };
     } finally {
-      await stop(child);
+      await stopRunlens(child);
     }
   });
   return { database, days, idle: stat(samples.map((s) => s.idle)), load: stat(samples.map((s) => s.load)) };
@@ -94,13 +69,13 @@ export async function watcherRss(root: string, days: number, runs: number, idleS
     const work = mkdtempSync(join(tmpdir(), 'bench-watch-'));
     const env = { RUNLENS_KAFKA_TOPIC: topic, RUNLENS_CHECKPOINT_DIR: join(work, 'checkpoints'), RUNLENS_SPOOL_DIR: join(work, 'spool') };
     try {
-      const once = start(['watch', root, '--once'], env);
+      const once = startRunlens(['watch', root, '--once'], env);
       const load = await peakDuring(once.child.pid!, new Promise((resolve) => once.child.once('exit', resolve)));
       if (once.child.exitCode !== 0) throw new Error(`watch --once failed: ${once.output().slice(-500)}`);
-      const live = start(['watch', root], env);
+      const live = startRunlens(['watch', root], env);
       await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
       const idle = rssMb(live.child.pid!);
-      await stop(live.child);
+      await stopRunlens(live.child);
       return { load, idle };
     } finally {
       rmSync(work, { recursive: true, force: true });
