@@ -19,7 +19,7 @@
 // instead of "latest"; messages below the hub's head are skipped, so a re-read after a
 // rejoin never duplicates. The group is deleted on stop.
 import { randomUUID } from 'node:crypto';
-import { createConsumer, toKafkaError, type Consumer, type EachBatchPayload, type Kafka } from '../../ingest/kafka/index.ts';
+import { createConsumer, KafkaRetriableError, toKafkaError, type Consumer, type EachBatchPayload, type Kafka } from '../../ingest/kafka/index.ts';
 import { decodeEvent } from '../../ingest/event/wire.ts';
 import { RUN_EVENT_SCHEMA_ID } from '../../ingest/event/run-event.ts';
 import { readRange } from './kafka-range.ts';
@@ -449,6 +449,26 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     write(client, sseFrame('ready', id, JSON.stringify({ position: id, resumed, instance: instanceId }), 1_000), 0, now());
   }
 
+  /**
+   * The topic's offsets at start. While a partition's leader is being elected (a topic just
+   * created, a broker just restarted) the broker answers NOT_LEADER_FOR_PARTITION or
+   * LEADER_NOT_AVAILABLE: asked again for up to 30 s instead of failing the instance's start
+   * (seen once in the live benchmark, right after it created its topic).
+   */
+  async function topicOffsetsOnceLed(): ReturnType<typeof admin.fetchTopicOffsets> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await admin.fetchTopicOffsets(deps.topic);
+      } catch (error) {
+        const kafkaError = toKafkaError(error);
+        if (!(kafkaError instanceof KafkaRetriableError) || Date.now() > deadline) throw error;
+        log(`live: reading the offsets of ${deps.topic}: ${kafkaError.message}; asking again in 500 ms`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
   const hub: LiveHub = {
     instanceId,
     get accepting() {
@@ -457,7 +477,7 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
 
     async start() {
       await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(deps.topic);
+      const offsets = await topicOffsetsOnceLed();
       partitions = offsets.length;
       headPosition = new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
       window = new RetainedWindow(headPosition, options.windowMaxEvents, options.windowMaxBytes);
