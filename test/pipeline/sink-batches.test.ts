@@ -4,19 +4,9 @@
 // only once every part is stored.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
-import { RUN_EVENT_SCHEMA_ID, type RunEvent } from '../../ingest/event/run-event.ts';
-import { encodeEvent } from '../../ingest/event/wire.ts';
-import type { EachBatchPayload, SinkConsumer } from '../../ingest/kafka/index.ts';
 import { ClickHouseSink } from '../../ingest/sink/sink.ts';
 import type { RunRow } from '../../ingest/sink/rows.ts';
-
-function event(i: number): RunEvent {
-  return {
-    schema: RUN_EVENT_SCHEMA_ID, run_date: '2026-11-21', key: `k${i}`, job: 'j', host: 'h', attempt: 1, status: 'succeeded',
-    started_at_ms: 1_763_715_600_000, finished_at_ms: 1_763_715_601_000, exit_code: 0, labels: {}, error_type: '', error_message: '',
-    metrics: [], metrics_truncated: false, files: [], source: 'watch', origin: 'test', written_at_ms: 1_763_715_601_000, published_at_ms: 1_763_715_602_000,
-  };
-}
+import { scriptedConsumer, streamedRows } from './scripted-sink.ts';
 
 describe('the sink, storing a large batch', () => {
   it('inserts in parallel parts, files the refused row in ingest_errors and commits after every part', async () => {
@@ -28,9 +18,7 @@ describe('the sink, storing a large batch', () => {
       // The sink streams JSONEachRow to `exec`: read it back as rows.
       async exec({ query, values: body }: { query: string; values: AsyncIterable<Buffer> }) {
         const table = /^INSERT INTO (\S+) \(/.exec(query)![1]!;
-        let text = '';
-        for await (const chunk of body) text += chunk.toString();
-        const values = text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as RunRow);
+        const values = await streamedRows<RunRow>(body);
         inFlight++;
         mostInFlight = Math.max(mostInFlight, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -41,23 +29,15 @@ describe('the sink, storing a large batch', () => {
         return { stream: [] };
       },
     } as unknown as ClickHouseClient;
-    let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
-    const consumer: SinkConsumer = {
-      async connect() {}, async subscribe() {}, async stop() {}, async disconnect() {},
-      async run(config) { eachBatch = config.eachBatch; },
-      async commitOffsets(offsets) { log.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`); },
-    };
+    const { consumer, deliver } = scriptedConsumer(log);
     const hooked: RunRow[] = [];
     const sink = new ClickHouseSink({
       consumer, clickhouse, database: 'db', topic: 't', flushMs: 60_000, maxBatch: 100_000, log: () => {},
       beforeStoreRuns: async (rows) => { hooked.push(...rows); log.push(`hook ${rows.length}`); },
     });
     await sink.start();
-    const messages = Array.from({ length: 10_000 }, (_, i) => ({ offset: String(i), timestamp: '0', value: Buffer.from(encodeEvent(event(i)).value) }));
-    await eachBatch!({
-      batch: { topic: 't', partition: 3, messages },
-      resolveOffset: () => {}, heartbeat: async () => {}, isRunning: () => true, isStale: () => false,
-    } as unknown as EachBatchPayload);
+    const messages = Array.from({ length: 10_000 }, (_, i) => i);
+    await deliver(3, 0, messages.length);
     await sink.flush();
     await sink.stop();
 

@@ -3,18 +3,8 @@
 // order, and a batch cut behind one that is not stored is never committed ahead of it.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
-import { RUN_EVENT_SCHEMA_ID, type RunEvent } from '../../ingest/event/run-event.ts';
-import { encodeEvent } from '../../ingest/event/wire.ts';
-import type { EachBatchPayload, SinkConsumer } from '../../ingest/kafka/index.ts';
 import { ClickHouseSink } from '../../ingest/sink/sink.ts';
-
-function event(i: number): RunEvent {
-  return {
-    schema: RUN_EVENT_SCHEMA_ID, run_date: '2026-11-21', key: `k${i}`, job: 'j', host: 'h', attempt: 1, status: 'succeeded',
-    started_at_ms: 1_763_715_600_000, finished_at_ms: 1_763_715_601_000, exit_code: 0, labels: {}, error_type: '', error_message: '',
-    metrics: [], metrics_truncated: false, files: [], source: 'watch', origin: 'test', written_at_ms: 1_763_715_601_000, published_at_ms: 1_763_715_602_000,
-  };
-}
+import { scriptedConsumer, streamedRows } from './scripted-sink.ts';
 
 interface Script {
   /** Called for every insert of run rows, with their keys; throw to fail it. */
@@ -26,20 +16,13 @@ async function scriptedSink({ onInsert, hook }: Script) {
   const log: string[] = [];
   const clickhouse = {
     async exec({ query, values: body }: { query: string; values: AsyncIterable<Buffer> }) {
-      let text = '';
-      for await (const chunk of body) text += chunk.toString();
-      const keys = text.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { key: string }).key);
+      const keys = (await streamedRows<{ key: string }>(body)).map((row) => row.key);
       if (query.includes('.runs ')) await onInsert(keys);
       log.push(`insert ${keys.length}`);
       return { stream: [] };
     },
   } as unknown as ClickHouseClient;
-  let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
-  const consumer: SinkConsumer = {
-    async connect() {}, async subscribe() {}, async stop() {}, async disconnect() {},
-    async run(config) { eachBatch = config.eachBatch; },
-    async commitOffsets(offsets) { log.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`); },
-  };
+  const { consumer, deliver } = scriptedConsumer(log);
   const sink = new ClickHouseSink({
     consumer, clickhouse, database: 'db', topic: 't', flushMs: 60_000, maxBatch: 100_000, log: (line) => log.push(line),
     beforeStoreRuns: async (rows, { storedAs }) => {
@@ -50,11 +33,9 @@ async function scriptedSink({ onInsert, hook }: Script) {
   await sink.start();
   let next = 0;
   const take = async (count: number) => {
-    const messages = Array.from({ length: count }, () => next++).map((i) => ({ offset: String(i), timestamp: '0', value: Buffer.from(encodeEvent(event(i)).value) }));
-    await eachBatch!({
-      batch: { topic: 't', partition: 0, messages },
-      resolveOffset: () => {}, heartbeat: async () => {}, isRunning: () => true, isStale: () => false,
-    } as unknown as EachBatchPayload);
+    const first = next;
+    next += count;
+    await deliver(0, first, count);
   };
   return { sink, log, take };
 }
